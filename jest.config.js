@@ -1,0 +1,17 @@
+/** Jest runs TypeScript through ts-jest (transpile only: `npm run typecheck` is the type gate). */
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/src", "<rootDir>/test"],
+  testMatch: ["**/*.test.ts"],
+  transform: {
+    "^.+\\.tsx?$": ["ts-jest", { isolatedModules: true, diagnostics: false }],
+    // jose 6 ships ESM only; jest's CommonJS runtime needs it transformed.
+    "^.+/node_modules/jose/.+\\.js$": ["ts-jest", { isolatedModules: true, diagnostics: false, tsconfig: { allowJs: true } }],
+  },
+  transformIgnorePatterns: ["/node_modules/(?!jose/)"],
+  globalSetup: "<rootDir>/test/global-setup.ts",
+  globalTeardown: "<rootDir>/test/global-teardown.ts",
+  testTimeout: 30000,
+  maxWorkers: 2,
+};

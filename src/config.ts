@@ -1,0 +1,148 @@
+/**
+ * The only reader of `process.env`. Every variable is validated here once, at boot, and a
+ * wrong value stops the start with a message that names the variable. Service variables that
+ * are unset select the embedded default for that service (refused in production).
+ */
+import path from "node:path";
+
+export interface Config {
+  nodeEnv: "development" | "production" | "test";
+  host: string;
+  port: number;
+  dataDir: string;
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** PostgreSQL connection string; undefined → embedded PostgreSQL under `dataDir/pg`. */
+  databaseUrl?: string;
+  hanko: {
+    /** Base URL of the Hanko API; undefined → the dev issuer inside this process. */
+    apiUrl?: string;
+    audience: string;
+    issuer?: string;
+    /** `remote` additionally validates the session with Hanko (revocation), cached briefly. */
+    sessionCheck: "remote" | "off";
+  };
+  permit: {
+    /** All three unset → the local Permit-compatible PDP, started in-process. */
+    apiKey?: string;
+    pdpUrl?: string;
+    apiUrl?: string;
+    tenant: string;
+    timeoutMs: number;
+  };
+  limits: {
+    maxDepth: number;
+    maxComplexity: number;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, problem: string) {
+    super(`Invalid configuration: ${variable} ${problem}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function nonEmpty(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === "" ? undefined : value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const value = nonEmpty(env, name) ?? fallback;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(", ")} (got "${value}")`);
+  }
+  return value as T;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number (got "${raw}")`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max} (got ${value})`);
+  return value;
+}
+
+/** A base URL without a trailing slash (Permit's SDK builds `${apiUrl}/v2/...`). */
+function baseUrl(env: Env, name: string): string | undefined {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `must be an absolute http(s) URL (got "${raw}")`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ConfigError(name, `must be an http(s) URL (got "${url.protocol}")`);
+  }
+  return raw.replace(/\/+$/, "");
+}
+
+function databaseUrl(env: Env): string | undefined {
+  const raw = nonEmpty(env, "DATABASE_URL");
+  if (raw === undefined) return undefined;
+  if (!/^postgres(ql)?:\/\//.test(raw)) {
+    // Never echo the value: it usually carries a password.
+    throw new ConfigError("DATABASE_URL", "must be a postgres:// or postgresql:// URL");
+  }
+  return raw;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = oneOf(env, "NODE_ENV", ["development", "production", "test"] as const, "development");
+  const config: Config = {
+    nodeEnv,
+    host: nonEmpty(env, "HOST") ?? "127.0.0.1",
+    port: integer(env, "PORT", 4000, 0, 65535),
+    dataDir: path.resolve(nonEmpty(env, "DATA_DIR") ?? ".data"),
+    logLevel: oneOf(env, "LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, "info"),
+    databaseUrl: databaseUrl(env),
+    hanko: {
+      apiUrl: baseUrl(env, "HANKO_API_URL"),
+      audience: nonEmpty(env, "HANKO_AUDIENCE") ?? "notes-api",
+      issuer: nonEmpty(env, "HANKO_ISSUER"),
+      sessionCheck: oneOf(env, "HANKO_SESSION_CHECK", ["remote", "off"] as const, "off"),
+    },
+    permit: {
+      apiKey: nonEmpty(env, "PERMIT_API_KEY"),
+      pdpUrl: baseUrl(env, "PERMIT_PDP_URL"),
+      apiUrl: baseUrl(env, "PERMIT_API_URL"),
+      tenant: nonEmpty(env, "PERMIT_TENANT") ?? "default",
+      timeoutMs: integer(env, "PERMIT_TIMEOUT_MS", 2000, 50, 60000),
+    },
+    limits: {
+      maxDepth: integer(env, "GRAPHQL_MAX_DEPTH", 8, 2, 50),
+      maxComplexity: integer(env, "GRAPHQL_MAX_COMPLEXITY", 5000, 10, 1_000_000),
+    },
+  };
+
+  const permitSet = [config.permit.apiKey, config.permit.pdpUrl, config.permit.apiUrl].filter(Boolean).length;
+  if (permitSet > 0 && permitSet < 3) {
+    const missing = (["PERMIT_API_KEY", "PERMIT_PDP_URL", "PERMIT_API_URL"] as const).filter((n) => !nonEmpty(env, n));
+    throw new ConfigError(missing[0], "must be set together with the other PERMIT_* variables (or none, for the local PDP)");
+  }
+  if (config.hanko.sessionCheck === "remote" && !config.hanko.apiUrl) {
+    throw new ConfigError("HANKO_SESSION_CHECK", "=remote needs HANKO_API_URL");
+  }
+  if (nodeEnv === "production") {
+    for (const [name, value] of [
+      ["DATABASE_URL", config.databaseUrl],
+      ["HANKO_API_URL", config.hanko.apiUrl],
+      ["PERMIT_API_KEY", config.permit.apiKey],
+    ] as const) {
+      if (!value) throw new ConfigError(name, "is required when NODE_ENV=production (embedded defaults are for development only)");
+    }
+  }
+  return config;
+}
+
+/** True when the process must start the embedded default for that service. */
+export const usesEmbedded = {
+  database: (c: Config) => c.databaseUrl === undefined,
+  hanko: (c: Config) => c.hanko.apiUrl === undefined,
+  permit: (c: Config) => c.permit.apiKey === undefined,
+};

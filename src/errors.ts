@@ -1,0 +1,46 @@
+/**
+ * The error taxonomy of the public contract. Every error a client sees carries one of these
+ * codes in `extensions.code`; anything else is masked as INTERNAL_SERVER_ERROR in `formatError`.
+ */
+import { GraphQLError } from "graphql";
+
+export const ErrorCode = {
+  UNAUTHENTICATED: "UNAUTHENTICATED",
+  FORBIDDEN: "FORBIDDEN",
+  NOT_FOUND: "NOT_FOUND",
+  BAD_USER_INPUT: "BAD_USER_INPUT",
+  CONFLICT: "CONFLICT",
+  AUTHZ_UNAVAILABLE: "AUTHZ_UNAVAILABLE",
+  INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** An error whose message and code are safe to show to the client. */
+export class AppError extends GraphQLError {
+  constructor(readonly code: ErrorCode, message: string, extensions: Record<string, unknown> = {}, cause?: unknown) {
+    super(message, { extensions: { ...extensions, code }, originalError: cause instanceof Error ? cause : undefined });
+    this.name = "AppError";
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}
+
+export const unauthenticated = (message = "A valid Hanko session is required.", reason?: string) =>
+  new AppError(ErrorCode.UNAUTHENTICATED, message, reason ? { reason } : {});
+
+export const forbidden = (message = "You are not allowed to do this.") => new AppError(ErrorCode.FORBIDDEN, message);
+
+export const notFound = (what: string, id: string) =>
+  new AppError(ErrorCode.NOT_FOUND, `${what} ${JSON.stringify(id)} was not found.`);
+
+export const badInput = (message: string, field?: string) =>
+  new AppError(ErrorCode.BAD_USER_INPUT, message, field ? { field } : {});
+
+export const conflict = (message: string, extensions: Record<string, unknown> = {}) =>
+  new AppError(ErrorCode.CONFLICT, message, extensions);
+
+export const authzUnavailable = (cause?: unknown) =>
+  new AppError(ErrorCode.AUTHZ_UNAVAILABLE, "The authorization service could not be reached; the request was not performed.", {}, cause);
+
+export function isAppError(error: unknown): error is AppError {
+  return error instanceof AppError;
+}
