@@ -1,0 +1,26 @@
+import "reflect-metadata";
+import { DataSource } from "typeorm";
+import { migrations } from "../../migrations";
+import { User } from "../users/user.entity";
+import { Workspace } from "../workspaces/workspace.entity";
+import { WorkspaceMember } from "../workspaces/workspace-member.entity";
+import { Note } from "../notes/note.entity";
+import { OutboxFact } from "./outbox.entity";
+
+export const entities = [User, Workspace, WorkspaceMember, Note, OutboxFact];
+
+/** The one DataSource factory: the server, the tests and the TypeORM CLI (ormconfig.ts) use it. */
+export function createDataSource(url: string, options: { poolSize?: number } = {}): DataSource {
+  return new DataSource({
+    type: "postgres",
+    url,
+    entities,
+    migrations,
+    uuidExtension: "pgcrypto",
+    // The schema only ever changes through reviewed migrations.
+    synchronize: false,
+    migrationsRun: false,
+    logging: false,
+    extra: { max: options.poolSize ?? 10 },
+  });
+}

