@@ -1,0 +1,301 @@
+/**
+ * Verifies Hanko session tokens and turns them into a Principal.
+ *
+ * Local verification (signature against Hanko's JWKS, RS256 only, audience, issuer when
+ * configured, expiry with a small clock tolerance) proves the token was issued by Hanko and has
+ * not expired. It cannot see revocation (logout, session limit, admin revoke, user deletion):
+ * the optional remote check asks Hanko's `POST /sessions/validate`, cached briefly per session.
+ *
+ * Failure taxonomy:
+ * - the caller's token is at fault → `unauthenticated(message, reason)` (an AppError with code
+ *   UNAUTHENTICATED and a stable `extensions.reason`, see {@link AuthFailureReason});
+ * - our dependencies are at fault (JWKS or Hanko unreachable, non-200, unparsable answer) →
+ *   a plain `Error` ({@link HankoUnavailableError}), which `formatError` masks as
+ *   INTERNAL_SERVER_ERROR. Telling the client "your token is bad" during a Hanko outage would
+ *   make clients discard good tokens and re-login in a loop; the request still fails (closed).
+ */
+import { createRemoteJWKSet, customFetch, errors, jwtVerify } from "jose";
+import type { FlattenedJWSInput, JWSHeaderParameters, JWTPayload } from "jose";
+import { unauthenticated } from "../errors";
+import type { AppError } from "../errors";
+import type { Principal } from "./principal";
+
+/** Stable values of `extensions.reason` on UNAUTHENTICATED errors from the verifier. */
+export const AuthFailureReason = {
+  TOKEN_EXPIRED: "token_expired",
+  TOKEN_NOT_YET_VALID: "token_not_yet_valid",
+  BAD_AUDIENCE: "bad_audience",
+  BAD_ISSUER: "bad_issuer",
+  BAD_SIGNATURE: "bad_signature",
+  BAD_ALGORITHM: "bad_algorithm",
+  UNKNOWN_KEY: "unknown_key",
+  MALFORMED_TOKEN: "malformed_token",
+  NOT_A_SESSION_TOKEN: "not_a_session_token",
+  SESSION_REVOKED: "session_revoked",
+} as const;
+export type AuthFailureReason = (typeof AuthFailureReason)[keyof typeof AuthFailureReason];
+
+const MESSAGES: Record<AuthFailureReason, string> = {
+  token_expired: "The session token has expired; sign in again.",
+  token_not_yet_valid: "The session token is not valid yet.",
+  bad_audience: "The session token was issued for a different audience.",
+  bad_issuer: "The session token was issued by an unexpected issuer.",
+  bad_signature: "The session token signature is invalid.",
+  bad_algorithm: "The session token uses an unsupported signing algorithm.",
+  unknown_key: "The session token was signed with an unknown key.",
+  malformed_token: "The session token is malformed.",
+  not_a_session_token: "The token is not a Hanko session token.",
+  session_revoked: "The session has ended; sign in again.",
+};
+
+/** Raised when Hanko (its JWKS or its session API) cannot give an answer. Not the caller's fault. */
+export class HankoUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "HankoUnavailableError";
+  }
+}
+
+export interface SessionVerifierOptions {
+  /** Hanko's JWKS: `{HANKO_API_URL}/.well-known/jwks.json`, or the dev issuer's. */
+  jwksUrl: URL;
+  /** Expected `aud` (Hanko's `session.audience`); the token's `aud` array must contain it. */
+  audience: string;
+  /** Expected `iss`; only checked (and then required) when set, since Hanko omits it by default. */
+  issuer?: string;
+  /** Allowed clock skew for `exp`, `nbf` and `iat`, 0–30 seconds (default 30). */
+  clockToleranceSec?: number;
+  /** Ask Hanko whether the session still exists (revocation); off when omitted. */
+  sessionCheck?: {
+    /** Hanko API base URL without a trailing slash; `POST {apiUrl}/sessions/validate` is called. */
+    apiUrl: string;
+    /** How long an answer is reused per session_id (default 30 s; never beyond the token's exp). */
+    cacheTtlMs?: number;
+    /** Timeout of one validation call (default 5 s). */
+    timeoutMs?: number;
+  };
+  /** HTTP client for the JWKS and the session check (default: global fetch). */
+  fetch?: typeof fetch;
+  /** Current time in ms since the epoch; lets tests move the clock (default: Date.now). */
+  clock?: () => number;
+}
+
+export interface SessionVerifier {
+  /**
+   * Resolves to the token's Principal, or rejects with an UNAUTHENTICATED AppError (bad token,
+   * see {@link AuthFailureReason}) or a plain Error (Hanko unreachable; masked as internal).
+   */
+  verify(token: string): Promise<Principal>;
+}
+
+const MAX_CLOCK_TOLERANCE_SEC = 30;
+const DEFAULT_SESSION_CACHE_TTL_MS = 30_000;
+const DEFAULT_SESSION_CHECK_TIMEOUT_MS = 5_000;
+/** Real Hanko tokens are ~1 KiB; anything far larger is not worth parsing. */
+const MAX_TOKEN_LENGTH = 16 * 1024;
+/** Bounds memory for the per-session cache; expired entries are swept before evicting live ones. */
+const MAX_CACHED_SESSIONS = 10_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const fail = (reason: AuthFailureReason): AppError => unauthenticated(MESSAGES[reason], reason);
+
+/**
+ * Builds a verifier. It owns one remote JWKS set (cached by jose for 10 min, refetched on an
+ * unknown `kid` at most every 30 s, so key rotation is transparent): create ONE verifier per
+ * process and share it, never one per request.
+ */
+export function createSessionVerifier(opts: SessionVerifierOptions): SessionVerifier {
+  const clockToleranceSec = opts.clockToleranceSec ?? MAX_CLOCK_TOLERANCE_SEC;
+  if (!Number.isFinite(clockToleranceSec) || clockToleranceSec < 0 || clockToleranceSec > MAX_CLOCK_TOLERANCE_SEC) {
+    throw new RangeError(`clockToleranceSec must be between 0 and ${MAX_CLOCK_TOLERANCE_SEC}`);
+  }
+  if (!opts.audience) throw new TypeError("audience is required");
+  const clock = opts.clock ?? Date.now;
+  const fetchImpl = opts.fetch ?? globalThis.fetch;
+
+  const remoteJwks = createRemoteJWKSet(opts.jwksUrl, { [customFetch]: fetchImpl });
+  // Separates "no key for this token" (the token's fault) from "could not load the keys" (ours).
+  const getKey = async (header: JWSHeaderParameters, token: FlattenedJWSInput) => {
+    try {
+      return await remoteJwks(header, token);
+    } catch (error) {
+      if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) throw error;
+      throw new HankoUnavailableError("Hanko's JWKS could not be loaded", { cause: error });
+    }
+  };
+
+  const sessionCheck = opts.sessionCheck ? createSessionCheck(opts.sessionCheck, fetchImpl, clock) : undefined;
+
+  async function verifyLocally(token: string): Promise<{ principal: Principal; exp: number }> {
+    if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+      throw fail("malformed_token");
+    }
+    const nowSec = Math.floor(clock() / 1000);
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, getKey, {
+        algorithms: ["RS256"],
+        audience: opts.audience,
+        ...(opts.issuer !== undefined ? { issuer: opts.issuer } : {}),
+        clockTolerance: clockToleranceSec,
+        requiredClaims: ["exp", "sub", "session_id"],
+        currentDate: new Date(nowSec * 1000),
+      }));
+    } catch (error) {
+      throw translateJoseError(error);
+    }
+
+    // jose only checks `iat` together with maxTokenAge; a token issued in the future means a
+    // broken or hostile issuer clock, so it is refused like an `nbf` in the future.
+    if (typeof payload.iat === "number" && payload.iat > nowSec + clockToleranceSec) {
+      throw fail("token_not_yet_valid");
+    }
+    // Hanko signs webhook tokens (`sub: "hanko webhooks"`) with the same key and audience: only a
+    // UUID user and a UUID session make a session token.
+    const { sub } = payload;
+    const sessionId: unknown = payload.session_id;
+    if (typeof sub !== "string" || !UUID.test(sub) || typeof sessionId !== "string" || !UUID.test(sessionId)) {
+      throw fail("not_a_session_token");
+    }
+    const principal: Principal = { userId: sub.toLowerCase(), sessionId: sessionId.toLowerCase() };
+    const email = emailOf(payload);
+    if (email !== undefined) principal.email = email;
+    return { principal, exp: payload.exp as number };
+  }
+
+  return {
+    async verify(token: string): Promise<Principal> {
+      const { principal, exp } = await verifyLocally(token);
+      if (sessionCheck && !(await sessionCheck(token, principal.sessionId, exp))) {
+        throw fail("session_revoked");
+      }
+      return principal;
+    },
+  };
+}
+
+function emailOf(payload: JWTPayload): string | undefined {
+  const claim: unknown = payload.email;
+  if (typeof claim !== "object" || claim === null) return undefined;
+  const address: unknown = (claim as { address?: unknown }).address;
+  return typeof address === "string" && address.length > 0 && address.length <= 254 ? address : undefined;
+}
+
+/** Maps jose's error classes onto the reason codes; anything unrecognised is not the token's fault. */
+function translateJoseError(error: unknown): Error {
+  if (error instanceof HankoUnavailableError) return error;
+  if (error instanceof errors.JWTExpired) return fail("token_expired");
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    switch (error.claim) {
+      case "nbf":
+      case "iat":
+        return fail(error.reason === "check_failed" ? "token_not_yet_valid" : "malformed_token");
+      case "aud":
+        return fail("bad_audience");
+      case "iss":
+        return fail("bad_issuer");
+      case "sub":
+      case "session_id":
+        return fail("not_a_session_token");
+      default:
+        return fail("malformed_token");
+    }
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed) return fail("bad_algorithm");
+  if (error instanceof errors.JWSSignatureVerificationFailed) return fail("bad_signature");
+  if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) {
+    return fail("unknown_key");
+  }
+  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid || error instanceof errors.JOSENotSupported) {
+    return fail("malformed_token");
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+interface CachedAnswer {
+  valid: boolean;
+  expiresAt: number;
+}
+
+/**
+ * `POST {apiUrl}/sessions/validate` with a per-session cache and single-flight. Fails closed:
+ * `is_valid: false` → false (revoked); no usable answer → HankoUnavailableError.
+ */
+function createSessionCheck(
+  options: NonNullable<SessionVerifierOptions["sessionCheck"]>,
+  fetchImpl: typeof fetch,
+  clock: () => number,
+): (token: string, sessionId: string, exp: number) => Promise<boolean> {
+  const endpoint = `${options.apiUrl.replace(/\/+$/, "")}/sessions/validate`;
+  const ttlMs = options.cacheTtlMs ?? DEFAULT_SESSION_CACHE_TTL_MS;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_SESSION_CHECK_TIMEOUT_MS;
+  if (!Number.isFinite(ttlMs) || ttlMs < 0) throw new RangeError("sessionCheck.cacheTtlMs must be >= 0");
+  const cache = new Map<string, CachedAnswer>();
+  const inFlight = new Map<string, Promise<boolean>>();
+
+  async function ask(token: string): Promise<boolean> {
+    let response: Response;
+    try {
+      response = await fetchImpl(endpoint, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body: JSON.stringify({ session_token: token }),
+        redirect: "manual",
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      throw new HankoUnavailableError("Hanko's session validation could not be reached", { cause: error });
+    }
+    if (response.status !== 200) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new HankoUnavailableError(`Hanko's session validation answered HTTP ${response.status}`);
+    }
+    let body: unknown;
+    try {
+      body = await response.json();
+    } catch (error) {
+      throw new HankoUnavailableError("Hanko's session validation answered with invalid JSON", { cause: error });
+    }
+    const isValid: unknown = typeof body === "object" && body !== null ? (body as { is_valid?: unknown }).is_valid : undefined;
+    if (typeof isValid !== "boolean") {
+      throw new HankoUnavailableError("Hanko's session validation answer has no boolean is_valid");
+    }
+    return isValid;
+  }
+
+  function remember(sessionId: string, valid: boolean, exp: number): void {
+    const now = clock();
+    // A "valid" answer must not outlive the token that earned it.
+    const expiresAt = Math.min(now + ttlMs, exp * 1000);
+    if (expiresAt <= now) return;
+    if (cache.size >= MAX_CACHED_SESSIONS) {
+      for (const [key, entry] of cache) if (entry.expiresAt <= now) cache.delete(key);
+      // Still full: drop the oldest insertions (Map iterates in insertion order).
+      for (const key of cache.keys()) {
+        if (cache.size < MAX_CACHED_SESSIONS) break;
+        cache.delete(key);
+      }
+    }
+    cache.delete(sessionId);
+    cache.set(sessionId, { valid, expiresAt });
+  }
+
+  return async (token, sessionId, exp) => {
+    const cached = cache.get(sessionId);
+    if (cached) {
+      if (cached.expiresAt > clock()) return cached.valid;
+      cache.delete(sessionId);
+    }
+    let pending = inFlight.get(sessionId);
+    if (!pending) {
+      pending = ask(token)
+        .then((valid) => {
+          remember(sessionId, valid, exp);
+          return valid;
+        })
+        .finally(() => inFlight.delete(sessionId));
+      inFlight.set(sessionId, pending);
+    }
+    return pending;
+  };
+}
