@@ -1,0 +1,138 @@
+/**
+ * The request-scoped decision point of the API. Shield rules, `viewerCan` fields and list
+ * filters all ask `can(action, resource)`; every check requested while a tick of the event
+ * loop runs is sent to the PDP as ONE `bulkCheck`, and each decision is memoized for the rest
+ * of the request, so a page of 50 notes with `viewerCan { get put delete }` costs one round
+ * trip, not 150.
+ */
+import DataLoader from "dataloader";
+import type { Permit } from "permitio";
+import type { Logger } from "../logger";
+import { authzUnavailable } from "../errors";
+import { toAuthzError } from "./permit-client";
+
+export interface AuthzUser {
+  /** Hanko user id (JWT `sub`), the Permit user key. */
+  key: string;
+  email?: string;
+}
+
+export interface AuthzResource {
+  type: string;
+  /** Absent for type-level checks (e.g. `post` on notes). */
+  key?: string;
+  /** Read from the stored entity, never from client input. */
+  attributes?: Record<string, unknown>;
+}
+
+export interface AuthorizerOptions {
+  permit: Pick<Permit, "bulkCheck">;
+  user: AuthzUser;
+  /** Permit tenant every resource is checked in. */
+  tenant: string;
+  logger: Logger;
+  /** Checks per `bulkCheck` call; larger ticks are split into several calls. */
+  maxBatchSize?: number;
+}
+
+interface Check {
+  action: string;
+  resource: AuthzResource;
+}
+
+export const DEFAULT_MAX_BATCH_SIZE = 1000;
+
+/** JSON with object keys sorted at every depth, so equal attribute bags give equal strings. */
+export function stableStringify(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v && typeof v === "object" && !Array.isArray(v)) {
+      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+    return v;
+  });
+}
+
+/** Identity of a check within one request (the user is fixed per Authorizer). */
+export function checkCacheKey(action: string, resource: AuthzResource): string {
+  return stableStringify([action, resource.type, resource.key ?? null, resource.attributes ?? null]);
+}
+
+export class Authorizer {
+  private readonly permit: Pick<Permit, "bulkCheck">;
+  private readonly user: AuthzUser;
+  private readonly tenant: string;
+  private readonly logger: Logger;
+  private readonly loader: DataLoader<Check, boolean, string>;
+  private readonly decisions = new Map<string, boolean>();
+
+  constructor(options: AuthorizerOptions) {
+    this.permit = options.permit;
+    this.user = { ...options.user };
+    this.tenant = options.tenant;
+    this.logger = options.logger;
+    this.loader = new DataLoader<Check, boolean, string>((checks) => this.decide(checks), {
+      cache: true,
+      cacheKeyFn: (c) => checkCacheKey(c.action, c.resource),
+      maxBatchSize: options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE,
+      // setImmediate rather than DataLoader's default (a nextTick after the current promise
+      // jobs): rules reach `can` after different numbers of awaits (loading the entity first,
+      // or not), and all of them have run by the time the check phase of the loop comes.
+      batchScheduleFn: (dispatch) => setImmediate(dispatch),
+    });
+  }
+
+  /**
+   * Whether the user may perform `action` on `resource`. Resolves true/false from the PDP;
+   * rejects with AUTHZ_UNAVAILABLE when the PDP cannot decide (never a default answer).
+   */
+  can(action: string, resource: AuthzResource): Promise<boolean> {
+    return this.loader.load({ action, resource: { type: resource.type, key: resource.key, attributes: resource.attributes } });
+  }
+
+  /** Several checks at once; same batching and memoization as `can`. */
+  canAll(checks: ReadonlyArray<{ action: string; resource: AuthzResource }>): Promise<boolean[]> {
+    return Promise.all(checks.map((c) => this.can(c.action, c.resource)));
+  }
+
+  /** The decision already made in this request for exactly this check, if any. */
+  decided(action: string, resource: AuthzResource): boolean | undefined {
+    return this.decisions.get(checkCacheKey(action, resource));
+  }
+
+  private async decide(checks: readonly Check[]): Promise<boolean[]> {
+    const user = this.user.email === undefined ? { key: this.user.key } : { key: this.user.key, email: this.user.email };
+    const queries = checks.map((c) => ({
+      user,
+      action: c.action,
+      resource: {
+        type: c.resource.type,
+        // The SDK would fill a missing tenant with its own default; the configured one is sent always.
+        tenant: this.tenant,
+        ...(c.resource.key === undefined ? {} : { key: c.resource.key }),
+        ...(c.resource.attributes === undefined ? {} : { attributes: c.resource.attributes }),
+      },
+    }));
+    let answers: boolean[];
+    try {
+      answers = await this.permit.bulkCheck(queries, undefined, { throwOnError: true });
+    } catch (err) {
+      // DataLoader rejects every check of the batch with this error and forgets them, so a
+      // later `can` in the same request asks again instead of replaying the failure.
+      throw toAuthzError(err, this.logger);
+    }
+    if (!Array.isArray(answers) || answers.length !== checks.length) {
+      // Decisions can only be matched to checks by position; a short or long answer would
+      // attribute someone else's decision to a check. Refuse them all.
+      this.logger.error(
+        { expected: checks.length, received: Array.isArray(answers) ? answers.length : typeof answers },
+        "PDP bulk answer does not match the checks sent; failing closed",
+      );
+      throw authzUnavailable(new Error(`bulk check answered ${Array.isArray(answers) ? answers.length : "no"} decisions for ${checks.length} checks`));
+    }
+    return checks.map((c, i) => {
+      const allow = answers[i] === true;
+      this.decisions.set(checkCacheKey(c.action, c.resource), allow);
+      return allow;
+    });
+  }
+}

@@ -1,0 +1,229 @@
+/**
+ * The facts the API writes to Permit so that the PDP can decide (contract/policy.md, "Facts
+ * the API writes"). The database is the source of truth; these writers are called from the
+ * outbox and retried until they succeed, so each one is idempotent: a create that finds the
+ * object already there (409) and a delete that finds it gone (404) count as done.
+ */
+import type { Permit, RoleAssignmentRead } from "permitio";
+import { PermitApiError } from "permitio";
+import type { Logger } from "../logger";
+import { describePermitError, isPermitUnavailable, type PermitFailure } from "./permit-client";
+import {
+  NoteAttribute,
+  Relation,
+  Resource,
+  TenantRole,
+  WorkspaceAttribute,
+  WorkspaceRoleKey,
+  isWorkspaceRoleKey,
+  workspaceRoleKey,
+  type WorkspaceRole,
+} from "./policy";
+
+/** A fact write that failed. Carries a sanitized description of the cause, never the SDK error (it holds the API key). */
+export class PermitFactError extends Error {
+  readonly operation: string;
+  readonly status?: number;
+  /** True when Permit was unreachable or failing: retry later. False when it rejected the write. */
+  readonly retryable: boolean;
+  readonly failure: PermitFailure;
+  constructor(operation: string, err: unknown) {
+    const failure = describePermitError(err);
+    super(`${operation} failed: ${failure.message}${failure.status ? ` (HTTP ${failure.status})` : ""}`);
+    this.name = "PermitFactError";
+    this.operation = operation;
+    this.status = failure.status;
+    this.retryable = isPermitUnavailable(err);
+    this.failure = failure;
+  }
+}
+
+const httpStatus = (err: unknown): number | undefined => (err instanceof PermitApiError ? err.response?.status : undefined);
+
+export const instanceId = (type: Resource, key: string): string => `${type}:${key}`;
+
+export interface SyncUserResult {
+  /** The user did not exist in Permit and was created. */
+  created: boolean;
+  /** The tenant role `user` was missing and was assigned. */
+  assignedUserRole: boolean;
+}
+
+export interface PermitFactsOptions {
+  permit: Pick<Permit, "api">;
+  tenant: string;
+  logger?: Logger;
+}
+
+const PAGE = 100;
+
+export class PermitFacts {
+  private readonly api: Permit["api"];
+  private readonly tenant: string;
+  private readonly logger?: Logger;
+
+  constructor(options: PermitFactsOptions) {
+    this.api = options.permit.api;
+    this.tenant = options.tenant;
+    this.logger = options.logger;
+  }
+
+  /**
+   * Makes sure the user exists in Permit and holds the tenant role `user`. An existing user is
+   * never replaced: attributes (`plan`) and roles (`admin`) granted in Permit since stay.
+   */
+  async syncUser(user: { key: string; email?: string }): Promise<SyncUserResult> {
+    const op = `syncUser(${user.key})`;
+    let created = false;
+    let existing = await this.run(op, () => this.api.users.get(user.key), [404]);
+    if (existing === undefined) {
+      // PUT (users.sync) would replace the whole user; POST only creates.
+      await this.run(op, () => this.api.users.create({ key: user.key, ...(user.email ? { email: user.email } : {}) }), [409]);
+      created = true;
+    } else if (user.email && existing.email !== user.email) {
+      // Keeps the admin CLI's lookup by email current; PATCH touches only the email.
+      existing = await this.run(op, () => this.api.users.update(user.key, { email: user.email }));
+    }
+    const hasUserRole = await this.hasTenantRole(user.key, TenantRole.user);
+    if (!hasUserRole) {
+      await this.run(op, () => this.api.roleAssignments.assign({ user: user.key, role: TenantRole.user, tenant: this.tenant }), [409]);
+    }
+    if (created || !hasUserRole) this.logger?.info({ user: user.key, created, assignedUserRole: !hasUserRole }, "permit user synced");
+    return { created, assignedUserRole: !hasUserRole };
+  }
+
+  /** The user's tenant-level roles in the configured tenant (instance roles excluded), sorted. */
+  async tenantRoles(userKey: string): Promise<string[]> {
+    const assignments = await this.listAssignments(`tenantRoles(${userKey})`, { user: userKey, tenant: this.tenant });
+    const roles = assignments.filter((a) => !a.resource_instance && (a.tenant === undefined || a.tenant === this.tenant)).map((a) => a.role);
+    return [...new Set(roles)].sort();
+  }
+
+  /** Instance `workspaces:W` with its owner, and role `owner` on it for the owner. */
+  async createWorkspace(workspaceId: string, ownerKey: string): Promise<void> {
+    const op = `createWorkspace(${workspaceId})`;
+    await this.createInstance(op, Resource.workspaces, workspaceId, { [WorkspaceAttribute.owner]: ownerKey });
+    await this.assignInstanceRole(op, ownerKey, WorkspaceRoleKey.owner, instanceId(Resource.workspaces, workspaceId));
+  }
+
+  /** Gives the user exactly `role` on the workspace, replacing any other role they held there. */
+  async setWorkspaceRole(workspaceId: string, userKey: string, role: WorkspaceRoleKey | WorkspaceRole): Promise<void> {
+    const roleKey = isWorkspaceRoleKey(role) ? role : workspaceRoleKey(role);
+    const op = `setWorkspaceRole(${workspaceId}, ${userKey}, ${roleKey})`;
+    const instance = instanceId(Resource.workspaces, workspaceId);
+    const current = await this.instanceAssignments(op, userKey, instance);
+    // Revoke first: a demotion takes effect before anything else, never briefly the union of both.
+    for (const a of current.filter((x) => x.role !== roleKey)) {
+      await this.run(op, () => this.api.roleAssignments.unassign({ user: userKey, role: a.role, resource_instance: instance, tenant: this.tenant }), [404]);
+    }
+    if (!current.some((x) => x.role === roleKey)) await this.assignInstanceRole(op, userKey, roleKey, instance);
+  }
+
+  /** Removes every role the user holds on the workspace. */
+  async removeWorkspaceRole(workspaceId: string, userKey: string): Promise<void> {
+    const op = `removeWorkspaceRole(${workspaceId}, ${userKey})`;
+    const instance = instanceId(Resource.workspaces, workspaceId);
+    for (const a of await this.instanceAssignments(op, userKey, instance)) {
+      await this.run(op, () => this.api.roleAssignments.unassign({ user: userKey, role: a.role, resource_instance: instance, tenant: this.tenant }), [404]);
+    }
+  }
+
+  /** Instance `notes:N` `{owner, workspace?}`; in a workspace also the tuple `workspaces:W —parent→ notes:N`. */
+  async createNote(noteId: string, ownerKey: string, workspaceId?: string): Promise<void> {
+    const op = `createNote(${noteId})`;
+    await this.createInstance(op, Resource.notes, noteId, {
+      [NoteAttribute.owner]: ownerKey,
+      ...(workspaceId ? { [NoteAttribute.workspace]: workspaceId } : {}),
+    });
+    if (workspaceId) {
+      await this.run(
+        op,
+        () =>
+          this.api.relationshipTuples.create({
+            subject: instanceId(Resource.workspaces, workspaceId),
+            relation: Relation.parent,
+            object: instanceId(Resource.notes, noteId),
+            tenant: this.tenant,
+          }),
+        [409],
+      );
+    }
+  }
+
+  /** Deletes `notes:N`; its tuples and role assignments go with it. */
+  async deleteNote(noteId: string): Promise<void> {
+    await this.run(`deleteNote(${noteId})`, () => this.api.resourceInstances.delete(instanceId(Resource.notes, noteId)), [404]);
+  }
+
+  /** Deletes `workspaces:W`; its role assignments and tuples go with it. */
+  async deleteWorkspace(workspaceId: string): Promise<void> {
+    await this.run(`deleteWorkspace(${workspaceId})`, () => this.api.resourceInstances.delete(instanceId(Resource.workspaces, workspaceId)), [404]);
+  }
+
+  // ─── helpers ────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Runs one SDK call; a status in `done` means the desired state already holds and yields
+   * undefined. Any other failure becomes a PermitFactError.
+   */
+  private async run<T>(operation: string, call: () => Promise<T>, done: number[] = []): Promise<T | undefined> {
+    try {
+      return await call();
+    } catch (err) {
+      const status = httpStatus(err);
+      if (status !== undefined && done.includes(status)) return undefined;
+      throw this.failed(operation, err);
+    }
+  }
+
+  private failed(operation: string, err: unknown): PermitFactError {
+    const error = new PermitFactError(operation, err);
+    this.logger?.warn({ operation, permit: error.failure, retryable: error.retryable }, "permit fact write failed");
+    return error;
+  }
+
+  private async hasTenantRole(userKey: string, role: string): Promise<boolean> {
+    const assignments = await this.listAssignments(`syncUser(${userKey})`, { user: userKey, tenant: this.tenant, role });
+    return assignments.some((a) => a.role === role && !a.resource_instance);
+  }
+
+  private instanceAssignments(operation: string, userKey: string, instance: string): Promise<RoleAssignmentRead[]> {
+    return this.listAssignments(operation, { user: userKey, tenant: this.tenant, resourceInstance: instance }).then((all) =>
+      // Filtered again here: a server that ignores the filter must not make us unassign elsewhere.
+      all.filter((a) => a.resource_instance === instance),
+    );
+  }
+
+  private async listAssignments(
+    operation: string,
+    filter: { user: string; tenant: string; role?: string; resourceInstance?: string },
+  ): Promise<RoleAssignmentRead[]> {
+    const all: RoleAssignmentRead[] = [];
+    for (let page = 1; ; page++) {
+      const batch = (await this.run(operation, () => this.api.roleAssignments.list({ ...filter, page, perPage: PAGE }))) ?? [];
+      all.push(...batch);
+      if (batch.length < PAGE) return all;
+    }
+  }
+
+  private async createInstance(operation: string, type: Resource, key: string, attributes: Record<string, unknown>): Promise<void> {
+    // POST /resource_instances answers 200 with the existing object when it is already there;
+    // 409 is accepted too, for servers that report the duplicate instead.
+    await this.run(operation, () => this.api.resourceInstances.create({ key, resource: type, tenant: this.tenant, attributes }), [409]);
+  }
+
+  private async assignInstanceRole(operation: string, userKey: string, role: string, instance: string): Promise<void> {
+    const assign = () => this.api.roleAssignments.assign({ user: userKey, role, resource_instance: instance, tenant: this.tenant });
+    try {
+      await assign();
+    } catch (err) {
+      const status = httpStatus(err);
+      if (status === 409) return;
+      if (status !== 404) throw this.failed(operation, err);
+      // Sharing with someone who never signed in: Permit does not know the user yet. Create
+      // the bare user (their first request assigns `user` and sets the email) and retry once.
+      await this.run(operation, () => this.api.users.create({ key: userKey }), [409]);
+      await this.run(operation, assign, [409]);
+    }
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * The resource descriptors sent to the PDP. Attributes always come from the stored entity
+ * (loaded from the database), never from client input: a forged `owner` changes nothing.
+ */
+import type { Note } from "../notes/note.entity";
+import type { Workspace } from "../workspaces/workspace.entity";
+import type { AuthzResource } from "./authorizer";
+import { NoteAttribute, Resource, WorkspaceAttribute } from "./policy";
+
+export function noteResource(note: Pick<Note, "id" | "ownerId" | "workspaceId">): AuthzResource {
+  const attributes: Record<string, unknown> = { [NoteAttribute.owner]: note.ownerId };
+  if (note.workspaceId) attributes[NoteAttribute.workspace] = note.workspaceId;
+  return { type: Resource.notes, key: note.id, attributes };
+}
+
+/** A note about to be created: no key yet, owned by the caller. */
+export function newNoteResource(ownerId: string): AuthzResource {
+  return { type: Resource.notes, attributes: { [NoteAttribute.owner]: ownerId } };
+}
+
+export function workspaceResource(workspace: Pick<Workspace, "id" | "ownerId">): AuthzResource {
+  return { type: Resource.workspaces, key: workspace.id, attributes: { [WorkspaceAttribute.owner]: workspace.ownerId } };
+}
+
+/** A workspace about to be created. */
+export function newWorkspaceResource(): AuthzResource {
+  return { type: Resource.workspaces };
+}
