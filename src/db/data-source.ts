@@ -5,7 +5,7 @@ import { User } from "../users/user.entity";
 import { Workspace } from "../workspaces/workspace.entity";
 import { WorkspaceMember } from "../workspaces/workspace-member.entity";
 import { Note } from "../notes/note.entity";
-import { OutboxFact } from "./outbox.entity";
+import { OutboxFact } from "../outbox/outbox.entity";
 
 export const entities = [User, Workspace, WorkspaceMember, Note, OutboxFact];
 

@@ -1,0 +1,38 @@
+/**
+ * Request-scoped DataLoaders: each entity is read once per request, and the reads of one tick
+ * become one query. Authorization rules and resolvers share them, so a rule that loads a note
+ * to decide on it costs nothing extra when the resolver returns that note.
+ */
+import DataLoader from "dataloader";
+import type { Note } from "../notes/note.entity";
+import type { User } from "../users/user.entity";
+import type { Workspace } from "../workspaces/workspace.entity";
+import type { WorkspaceMember } from "../workspaces/workspace-member.entity";
+import type { Services } from "./services";
+
+export interface Loaders {
+  note: DataLoader<string, Note | null>;
+  workspace: DataLoader<string, Workspace | null>;
+  user: DataLoader<string, User | null>;
+  members: DataLoader<string, WorkspaceMember[]>;
+}
+
+function byId<T extends { id: string }>(load: (ids: readonly string[]) => Promise<T[]>) {
+  return new DataLoader<string, T | null>(async (ids) => {
+    const rows = await load(ids);
+    const index = new Map(rows.map((row) => [row.id, row]));
+    return ids.map((id) => index.get(id) ?? null);
+  });
+}
+
+export function createLoaders(services: Services): Loaders {
+  return {
+    note: byId((ids) => services.notes.findByIds(ids)),
+    workspace: byId((ids) => services.workspaces.findByIds(ids)),
+    user: byId((ids) => services.users.findByIds(ids)),
+    members: new DataLoader(async (workspaceIds) => {
+      const rows = await services.workspaces.membersOf(workspaceIds);
+      return workspaceIds.map((id) => rows.filter((row) => row.workspaceId === id));
+    }),
+  };
+}

@@ -1,0 +1,25 @@
+/**
+ * The facts the API writes to the policy decision point so that ReBAC can decide
+ * (policy.md, "Facts the API writes"). They are recorded in the transaction that causes them.
+ */
+import type { EntityManager } from "typeorm";
+import type { WorkspaceRoleName } from "../workspaces/workspace-member.entity";
+import { OutboxFact } from "./outbox.entity";
+
+export type Fact =
+  | { kind: "workspace.created"; workspaceId: string; ownerId: string }
+  | { kind: "workspace.role_set"; workspaceId: string; userId: string; role: WorkspaceRoleName }
+  | { kind: "workspace.role_removed"; workspaceId: string; userId: string }
+  | { kind: "note.created"; noteId: string; ownerId: string; workspaceId: string | null }
+  | { kind: "note.deleted"; noteId: string };
+
+export async function recordFacts(manager: EntityManager, facts: Fact[]): Promise<string[]> {
+  if (facts.length === 0) return [];
+  const rows = facts.map(({ kind, ...payload }) => manager.create(OutboxFact, { kind, payload }));
+  const saved = await manager.save(OutboxFact, rows);
+  return saved.map((row) => row.id);
+}
+
+export function factOf(row: OutboxFact): Fact {
+  return { kind: row.kind, ...row.payload } as Fact;
+}

@@ -1,0 +1,22 @@
+import { Field, ID, ObjectType } from "type-graphql";
+
+@ObjectType("Viewer", { description: "The caller, as known to this API and to the policy decision point." })
+export class ViewerType {
+  @Field(() => ID, { description: "The Hanko user id (the session token's `sub`)." })
+  id!: string;
+
+  @Field(() => String, { nullable: true })
+  email?: string | null;
+
+  @Field(() => [String], { description: "Tenant-level roles of the caller in the policy decision point (e.g. user, admin)." })
+  roles!: string[];
+}
+
+@ObjectType("User")
+export class UserType {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String, { nullable: true })
+  email?: string | null;
+}

@@ -1,0 +1,94 @@
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
+import { viewerOf, type RequestContext } from "../context";
+import { WorkspaceAction, WorkspaceViewerCan } from "../authz/policy";
+import { workspaceResource } from "../authz/resources";
+import { notFound } from "../errors";
+import { UserType } from "../users/user.types";
+import { requireId } from "../validation";
+import type { Workspace } from "./workspace.entity";
+import type { WorkspaceMember } from "./workspace-member.entity";
+import {
+  CreateWorkspaceInput,
+  WorkspaceMemberType,
+  WorkspacePermissionsType,
+  WorkspaceRole,
+  WorkspaceType,
+} from "./workspace.types";
+
+/** Thin resolvers: the shield rules (authz/rules.ts) decide before these run. */
+@Resolver(() => WorkspaceType)
+export class WorkspaceResolver {
+  @Query(() => WorkspaceType, { nullable: true, description: "One workspace. NOT_FOUND when missing or not readable by the caller." })
+  async workspace(@Arg("id", () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Workspace> {
+    const workspace = await ctx.loaders.workspace.load(requireId(id, "id"));
+    if (!workspace) throw notFound("Workspace", id);
+    return workspace;
+  }
+
+  @Query(() => [WorkspaceType], { description: "Workspaces in which the caller holds a role." })
+  async workspaces(@Ctx() ctx: RequestContext): Promise<Workspace[]> {
+    const { principal, authorizer } = viewerOf(ctx);
+    const candidates = await ctx.services.workspaces.forMember(principal.userId);
+    const readable = await Promise.all(candidates.map((w) => authorizer.can(WorkspaceAction.get, workspaceResource(w))));
+    return candidates.filter((_, i) => readable[i]);
+  }
+
+  @Mutation(() => WorkspaceType, { description: "Create a workspace; the caller becomes its OWNER." })
+  createWorkspace(@Arg("input", () => CreateWorkspaceInput) input: CreateWorkspaceInput, @Ctx() ctx: RequestContext): Promise<Workspace> {
+    const { principal } = viewerOf(ctx);
+    return ctx.services.workspaces.create(principal.userId, input);
+  }
+
+  @Mutation(() => WorkspaceMemberType, {
+    description: "Give a known user (one who has signed in at least once) a role in a workspace, or change it.",
+  })
+  async shareWorkspace(
+    @Arg("workspaceId", () => ID) workspaceId: string,
+    @Arg("email", () => String) email: string,
+    @Arg("role", () => WorkspaceRole) role: WorkspaceRole,
+    @Ctx() ctx: RequestContext,
+  ): Promise<WorkspaceMember> {
+    viewerOf(ctx);
+    return ctx.services.workspaces.share(requireId(workspaceId, "workspaceId"), email, role);
+  }
+
+  @Mutation(() => Boolean, { description: "Remove a user's role in a workspace." })
+  unshareWorkspace(
+    @Arg("workspaceId", () => ID) workspaceId: string,
+    @Arg("userId", () => ID) userId: string,
+    @Ctx() ctx: RequestContext,
+  ): Promise<boolean> {
+    viewerOf(ctx);
+    return ctx.services.workspaces.unshare(requireId(workspaceId, "workspaceId"), requireId(userId, "userId"));
+  }
+
+  @FieldResolver(() => [WorkspaceMemberType])
+  members(@Root() workspace: Workspace, @Ctx() ctx: RequestContext): Promise<WorkspaceMember[]> {
+    return ctx.loaders.members.load(workspace.id);
+  }
+
+  @FieldResolver(() => WorkspaceRole, { nullable: true, description: "The caller's role here, or null." })
+  async viewerRole(@Root() workspace: Workspace, @Ctx() ctx: RequestContext): Promise<WorkspaceRole | null> {
+    const { principal } = viewerOf(ctx);
+    const members = await ctx.loaders.members.load(workspace.id);
+    const role = members.find((m) => m.userId === principal.userId)?.role;
+    return role ? WorkspaceRole[role] : null;
+  }
+
+  @FieldResolver(() => WorkspacePermissionsType)
+  async viewerCan(@Root() workspace: Workspace, @Ctx() ctx: RequestContext): Promise<WorkspacePermissionsType> {
+    const { authorizer } = viewerOf(ctx);
+    const resource = workspaceResource(workspace);
+    const [get, put, del, share, addNote] = await Promise.all(WorkspaceViewerCan.map((a) => authorizer.can(a, resource)));
+    return { get: get!, put: put!, delete: del!, share: share!, addNote: addNote! };
+  }
+}
+
+@Resolver(() => WorkspaceMemberType)
+export class WorkspaceMemberResolver {
+  @FieldResolver(() => UserType)
+  async user(@Root() member: WorkspaceMember, @Ctx() ctx: RequestContext): Promise<UserType> {
+    const user = await ctx.loaders.user.load(member.userId);
+    return { id: member.userId, email: user?.email ?? null };
+  }
+}

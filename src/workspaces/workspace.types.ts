@@ -1,0 +1,50 @@
+import { Field, ID, InputType, ObjectType, registerEnumType } from "type-graphql";
+import { UserType } from "../users/user.types";
+import type { WorkspaceRoleName } from "./workspace-member.entity";
+
+export enum WorkspaceRole {
+  OWNER = "OWNER",
+  EDITOR = "EDITOR",
+  VIEWER = "VIEWER",
+}
+registerEnumType(WorkspaceRole, { name: "WorkspaceRole" });
+
+// The database and the GraphQL enum spell roles identically; this keeps them from drifting apart.
+const sameSpelling: Record<WorkspaceRoleName, WorkspaceRole> = WorkspaceRole;
+void sameSpelling;
+
+@ObjectType("WorkspacePermissions")
+export class WorkspacePermissionsType {
+  @Field(() => Boolean) get!: boolean;
+  @Field(() => Boolean) put!: boolean;
+  @Field(() => Boolean) delete!: boolean;
+  @Field(() => Boolean) share!: boolean;
+  @Field(() => Boolean) addNote!: boolean;
+}
+
+@ObjectType("WorkspaceMember")
+export class WorkspaceMemberType {
+  @Field(() => UserType)
+  user!: UserType;
+
+  @Field(() => WorkspaceRole)
+  role!: WorkspaceRole;
+}
+
+@ObjectType("Workspace")
+export class WorkspaceType {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => Date, { description: "When the workspace was created." })
+  createdAt!: Date;
+}
+
+@InputType("CreateWorkspaceInput")
+export class CreateWorkspaceInput {
+  @Field(() => String, { description: "1..100 characters after trimming." })
+  name!: string;
+}
