@@ -107,13 +107,14 @@ function verifier(options: Partial<SessionVerifierOptions> = {}) {
   return createSessionVerifier({ jwksUrl: hanko.jwksUrl, audience: AUDIENCE, ...options });
 }
 
-async function expectReason(promise: Promise<unknown>, reason: string): Promise<void> {
+/** The `extensions.reason` of the UNAUTHENTICATED error the promise rejects with. */
+async function reasonOf(promise: Promise<unknown>): Promise<unknown> {
   const error = await promise.then(
-    () => undefined,
+    () => new Error("expected a rejection"),
     (e: unknown) => e,
   );
-  expect(error).toBeInstanceOf(AppError);
-  expect((error as AppError).extensions).toEqual({ code: "UNAUTHENTICATED", reason });
+  if (!(error instanceof AppError) || error.extensions.code !== "UNAUTHENTICATED") throw error;
+  return error.extensions.reason;
 }
 
 describe("createSessionVerifier: local verification", () => {
@@ -152,16 +153,16 @@ describe("createSessionVerifier: local verification", () => {
 
   it("rejects an expired token", async () => {
     const iat = nowSec() - 7200;
-    await expectReason(v().verify(await sign(sessionClaims({ iat, exp: nowSec() - 31 }))), "token_expired");
+    expect(await reasonOf(v().verify(await sign(sessionClaims({ iat, exp: nowSec() - 31 }))))).toBe("token_expired");
   });
 
   it("rejects a token whose nbf is beyond the tolerance", async () => {
-    await expectReason(v().verify(await sign(sessionClaims({ nbf: nowSec() + 120 }))), "token_not_yet_valid");
+    expect(await reasonOf(v().verify(await sign(sessionClaims({ nbf: nowSec() + 120 }))))).toBe("token_not_yet_valid");
   });
 
   it("rejects a token issued in the future beyond the tolerance", async () => {
     const iat = nowSec() + 120;
-    await expectReason(v().verify(await sign(sessionClaims({ iat, exp: iat + 3600 }))), "token_not_yet_valid");
+    expect(await reasonOf(v().verify(await sign(sessionClaims({ iat, exp: iat + 3600 }))))).toBe("token_not_yet_valid");
   });
 
   it("accepts clock skew within 30 s (exp just passed, iat and nbf slightly ahead)", async () => {
@@ -172,20 +173,20 @@ describe("createSessionVerifier: local verification", () => {
 
   it("honours a smaller configured tolerance and refuses one above 30 s", async () => {
     const strict = verifier({ clockToleranceSec: 0 });
-    await expectReason(strict.verify(await sign(sessionClaims({ exp: nowSec() - 10 }))), "token_expired");
+    expect(await reasonOf(strict.verify(await sign(sessionClaims({ exp: nowSec() - 10 }))))).toBe("token_expired");
     expect(() => verifier({ clockToleranceSec: 31 })).toThrow(RangeError);
   });
 
   it("rejects a token for another audience", async () => {
-    await expectReason(v().verify(await sign(sessionClaims({ aud: ["other-app"] }))), "bad_audience");
-    await expectReason(v().verify(await sign(sessionClaims({ aud: undefined }))), "bad_audience");
+    expect(await reasonOf(v().verify(await sign(sessionClaims({ aud: ["other-app"] }))))).toBe("bad_audience");
+    expect(await reasonOf(v().verify(await sign(sessionClaims({ aud: undefined }))))).toBe("bad_audience");
   });
 
   it("checks the issuer only when configured", async () => {
     const withIssuer = verifier({ issuer: ISSUER });
     await expect(withIssuer.verify(await sign(sessionClaims({ iss: ISSUER })))).resolves.toBeDefined();
-    await expectReason(withIssuer.verify(await sign(sessionClaims({ iss: "https://evil.example" }))), "bad_issuer");
-    await expectReason(withIssuer.verify(await sign(sessionClaims())), "bad_issuer");
+    expect(await reasonOf(withIssuer.verify(await sign(sessionClaims({ iss: "https://evil.example" }))))).toBe("bad_issuer");
+    expect(await reasonOf(withIssuer.verify(await sign(sessionClaims())))).toBe("bad_issuer");
     // Hanko omits iss by default; an unconfigured verifier neither requires nor checks it.
     await expect(v().verify(await sign(sessionClaims({ iss: "anything" })))).resolves.toBeDefined();
   });
@@ -193,54 +194,54 @@ describe("createSessionVerifier: local verification", () => {
   it("rejects HS256 signed with the RSA public key (algorithm confusion)", async () => {
     const secret = new TextEncoder().encode(await exportSPKI(rsa.publicKey));
     const token = await new SignJWT(sessionClaims()).setProtectedHeader({ alg: "HS256", kid: KID, typ: "JWT" }).sign(secret);
-    await expectReason(v().verify(token), "bad_algorithm");
+    expect(await reasonOf(v().verify(token))).toBe("bad_algorithm");
   });
 
   it('rejects alg "none"', async () => {
     const header = base64url.encode(JSON.stringify({ alg: "none", typ: "JWT" }));
     const payload = base64url.encode(JSON.stringify(sessionClaims()));
-    await expectReason(v().verify(`${header}.${payload}.`), "bad_algorithm");
+    expect(await reasonOf(v().verify(`${header}.${payload}.`))).toBe("bad_algorithm");
   });
 
   it("rejects an ES256 token even though its key is in the JWKS", async () => {
     const token = await new SignJWT(sessionClaims())
       .setProtectedHeader({ alg: "ES256", kid: "ec-1", typ: "JWT" })
       .sign(ec.privateKey);
-    await expectReason(v().verify(token), "bad_algorithm");
+    expect(await reasonOf(v().verify(token))).toBe("bad_algorithm");
   });
 
   it("rejects an unknown kid", async () => {
-    await expectReason(v().verify(await sign(sessionClaims(), { kid: "rotated-away" })), "unknown_key");
+    expect(await reasonOf(v().verify(await sign(sessionClaims(), { kid: "rotated-away" })))).toBe("unknown_key");
   });
 
   it("rejects a tampered payload", async () => {
     const [header, , signature] = (await sign(sessionClaims())).split(".");
     const forged = base64url.encode(JSON.stringify(sessionClaims({ sub: randomUUID() })));
-    await expectReason(v().verify(`${header}.${forged}.${signature}`), "bad_signature");
+    expect(await reasonOf(v().verify(`${header}.${forged}.${signature}`))).toBe("bad_signature");
   });
 
   it("rejects a token signed by another key under a known kid", async () => {
     const other = await generateKeyPair("RS256");
-    await expectReason(v().verify(await sign(sessionClaims(), {}, other.privateKey)), "bad_signature");
+    expect(await reasonOf(v().verify(await sign(sessionClaims(), {}, other.privateKey)))).toBe("bad_signature");
   });
 
   it("rejects a Hanko webhook token signed with the session key", async () => {
     const iat = nowSec();
     const webhook = { sub: "hanko webhooks", aud: [AUDIENCE], iat, exp: iat + 300, evt: "user.create", data: { id: randomUUID() } };
-    await expectReason(v().verify(await sign(webhook)), "not_a_session_token");
+    expect(await reasonOf(v().verify(await sign(webhook)))).toBe("not_a_session_token");
   });
 
   it("rejects a token without session_id, or with a non-UUID sub or session_id", async () => {
-    await expectReason(v().verify(await sign(sessionClaims({ session_id: undefined }))), "not_a_session_token");
-    await expectReason(v().verify(await sign(sessionClaims({ sub: "user-42" }))), "not_a_session_token");
-    await expectReason(v().verify(await sign(sessionClaims({ session_id: "42" }))), "not_a_session_token");
+    expect(await reasonOf(v().verify(await sign(sessionClaims({ session_id: undefined }))))).toBe("not_a_session_token");
+    expect(await reasonOf(v().verify(await sign(sessionClaims({ sub: "user-42" }))))).toBe("not_a_session_token");
+    expect(await reasonOf(v().verify(await sign(sessionClaims({ session_id: "42" }))))).toBe("not_a_session_token");
   });
 
   it("rejects garbage", async () => {
     for (const garbage of ["", "garbage", "a.b.c", "eyJhbGciOiJSUzI1NiJ9.e30", "x".repeat(20_000)]) {
-      await expectReason(v().verify(garbage), "malformed_token");
+      expect(await reasonOf(v().verify(garbage))).toBe("malformed_token");
     }
-    await expectReason(v().verify(await sign(sessionClaims({ exp: "tomorrow" }))), "malformed_token");
+    expect(await reasonOf(v().verify(await sign(sessionClaims({ exp: "tomorrow" }))))).toBe("malformed_token");
   });
 
   it("reports an unreachable or failing JWKS as an internal error, not the caller's fault", async () => {
@@ -285,7 +286,7 @@ describe("createSessionVerifier: remote session check", () => {
   it("rejects a revoked session", async () => {
     const claims = claimsAt();
     hanko.revoked.add(claims.session_id as string);
-    await expectReason(remote().verify(await sign(claims)), "session_revoked");
+    expect(await reasonOf(remote().verify(await sign(claims)))).toBe("session_revoked");
   });
 
   it("caches the answer per session_id for the TTL", async () => {
@@ -307,8 +308,8 @@ describe("createSessionVerifier: remote session check", () => {
     const claims = claimsAt();
     hanko.revoked.add(claims.session_id as string);
     const token = await sign(claims);
-    await expectReason(v.verify(token), "session_revoked");
-    await expectReason(v.verify(token), "session_revoked");
+    expect(await reasonOf(v.verify(token))).toBe("session_revoked");
+    expect(await reasonOf(v.verify(token))).toBe("session_revoked");
     expect(hanko.validateCount(claims.session_id as string)).toBe(1);
   });
 
@@ -340,7 +341,7 @@ describe("createSessionVerifier: remote session check", () => {
 
   it("does not ask Hanko about tokens that fail local verification", async () => {
     const claims = claimsAt({ aud: ["other-app"] });
-    await expectReason(remote().verify(await sign(claims)), "bad_audience");
+    expect(await reasonOf(remote().verify(await sign(claims)))).toBe("bad_audience");
     expect(hanko.validateCount(claims.session_id as string)).toBe(0);
   });
 });

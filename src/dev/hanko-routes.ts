@@ -36,7 +36,7 @@ export function registerDevHankoRoutes(app: FastifyInstance, issuer: DevHankoIss
     throw new Error("The dev Hanko routes mint tokens for any user and are refused when NODE_ENV=production.");
   }
 
-  void app.register(async (scope: FastifyInstance) => {
+  void app.register((scope: FastifyInstance, _options: unknown, done: (error?: Error) => void) => {
     scope.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       const status = error.statusCode ?? 500;
       // Body parsing failures (bad JSON, wrong content type, too large) are the client's input.
@@ -63,5 +63,6 @@ export function registerDevHankoRoutes(app: FastifyInstance, issuer: DevHankoIss
         throw error;
       }
     });
+    done();
   });
 }

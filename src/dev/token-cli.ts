@@ -8,6 +8,7 @@
  * 2 usage (missing or invalid email).
  */
 import { ConfigError, loadConfig, usesEmbedded } from "../config";
+import type { Config } from "../config";
 import { DevHankoIssuer, DevIssuerInputError, normalizeEmail } from "./hanko-issuer";
 
 const USAGE = "usage: npm run -s token -- <email>\n  prints a dev Hanko session token for <email> (embedded Hanko only)\n";
@@ -30,7 +31,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
 
-  let config;
+  let config: Config;
   try {
     config = loadConfig();
   } catch (error) {
