@@ -1,0 +1,266 @@
+/**
+ * `npm run permit -- <command>`: grants and inspects what the API never sets itself — tenant
+ * roles such as `admin`, and user attributes such as `plan` — in the Permit environment the
+ * API uses.
+ *
+ * Target: the PERMIT_* variables when set. Otherwise the embedded local PDP of `npm start`,
+ * found through `${DATA_DIR}/permit-local.json`, which the embedded launcher writes when it
+ * starts the PDP (mode 0600, removed or left stale on exit):
+ *
+ *     { "apiKey": "<bearer key the local PDP requires>", "url": "http://127.0.0.1:7766" }
+ *
+ * The local PDP serves both the PDP and the REST API on that one URL.
+ *
+ * Exit codes: 0 done, 1 failed (user unknown, PDP unreachable, rejected), 2 usage.
+ */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { Permit, UserRead } from "permitio";
+import { PermitApiError } from "permitio";
+import { ConfigError, loadConfig, usesEmbedded, type Config } from "../config";
+import { createLogger } from "../logger";
+import { createPermitClient, describePermitError } from "./permit-client";
+
+const USAGE = `Usage: npm run permit -- <command>
+
+  assign     <email|id> <role>          give a tenant role (e.g. admin) to the user
+  unassign   <email|id> <role>          take a tenant role away
+  set-attr   <email|id> <name> <value>  set a user attribute (e.g. plan premium); the value is
+                                        read as JSON when it parses (42, true, ["a"]), else as text
+  unset-attr <email|id> <name>          remove a user attribute
+  roles      <email|id>                 list the user's roles and attributes
+
+<email|id> is the user's email address or Hanko user id (the Permit user key).
+Roles are tenant roles in PERMIT_TENANT (default "default").`;
+
+/** The file the embedded launcher writes so that local tools can reach its PDP. */
+export const LOCAL_PDP_FILE = "permit-local.json";
+
+export interface LocalPdpFile {
+  apiKey: string;
+  url: string;
+}
+
+export class UsageError extends Error {}
+export class CommandError extends Error {}
+
+export interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const ARITY: Record<string, number> = { assign: 2, unassign: 2, "set-attr": 3, "unset-attr": 2, roles: 1 };
+
+export function parseArgs(argv: string[]): { command: string; args: string[] } {
+  const [command, ...args] = argv;
+  if (!command || command === "--help" || command === "-h" || command === "help") throw new UsageError("");
+  const arity = ARITY[command];
+  if (arity === undefined) throw new UsageError(`Unknown command "${command}".`);
+  if (args.length !== arity) throw new UsageError(`"${command}" takes ${arity} argument${arity > 1 ? "s" : ""}, got ${args.length}.`);
+  if (args.some((a) => a.trim() === "")) throw new UsageError("Arguments must not be empty.");
+  return { command, args };
+}
+
+/** `42` → 42, `true` → true, `["a"]` → ["a"], `"x"` → "x", anything that is not JSON → the text itself. */
+export function parseAttributeValue(raw: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return raw;
+  }
+}
+
+const status = (err: unknown) => (err instanceof PermitApiError ? err.response?.status : undefined);
+
+async function orMissing<T>(call: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await call();
+  } catch (err) {
+    if (status(err) === 404) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Finds the Permit user for an email (case-insensitive, exact) or a user key. The API's
+ * `search` narrows the list where the server supports it; the exact match is made here, and
+ * without a hit every page is scanned, since search semantics differ between servers.
+ */
+export async function resolveUser(api: Permit["api"], who: string): Promise<UserRead | undefined> {
+  if (!who.includes("@")) return orMissing(() => api.users.get(who));
+  const email = who.toLowerCase();
+  const match = (users: UserRead[]) => {
+    const hits = users.filter((u) => u.email?.toLowerCase() === email);
+    const keys = [...new Set(hits.map((u) => u.key))];
+    if (keys.length > 1) throw new CommandError(`Several Permit users have the email ${who}: ${keys.join(", ")}. Pass the id instead.`);
+    return hits[0];
+  };
+  const searched = await api.users.list({ search: who, page: 1, perPage: 100 });
+  const found = match(searched.data ?? []);
+  if (found) return found;
+  const all: UserRead[] = [];
+  for (let page = 1; page <= 1000; page++) {
+    const batch = (await api.users.list({ page, perPage: 100 })).data ?? [];
+    all.push(...batch);
+    if (batch.length < 100) break;
+  }
+  return match(all);
+}
+
+const describeUser = (u: UserRead) => (u.email ? `${u.key} (${u.email})` : u.key);
+
+export async function runCommand(permit: Pick<Permit, "api">, tenant: string, argv: string[], io: Io): Promise<void> {
+  const { command, args } = parseArgs(argv);
+  const api = permit.api;
+  const [who] = args;
+
+  if (command === "assign" || command === "unassign") {
+    const role = args[1];
+    if (!(await orMissing(() => api.roles.get(role)))) throw new CommandError(`There is no tenant role "${role}" in this environment.`);
+  }
+  let user = await resolveUser(api, who);
+  if (!user) {
+    if (command === "assign" && !who.includes("@")) {
+      // An id that has not signed in yet: the role can be granted ahead of the first request
+      // (which then only adds `user`, never replaces what is here).
+      user = await api.users.create({ key: who });
+      io.out(`created Permit user ${who} (not seen by the API yet)`);
+    } else {
+      throw new CommandError(
+        who.includes("@")
+          ? `No Permit user has the email ${who}. Users appear on their first API request; or pass their Hanko id.`
+          : `No Permit user has the id ${who}.`,
+      );
+    }
+  }
+  const key = user.key;
+
+  switch (command) {
+    case "assign": {
+      const role = args[1];
+      try {
+        await api.roleAssignments.assign({ user: key, role, tenant });
+        io.out(`assigned role "${role}" to ${describeUser(user)} in tenant "${tenant}"`);
+      } catch (err) {
+        if (status(err) !== 409) throw err;
+        io.out(`${describeUser(user)} already has role "${role}" in tenant "${tenant}"`);
+      }
+      return;
+    }
+    case "unassign": {
+      const role = args[1];
+      try {
+        await api.roleAssignments.unassign({ user: key, role, tenant });
+        io.out(`unassigned role "${role}" from ${describeUser(user)} in tenant "${tenant}"`);
+      } catch (err) {
+        if (status(err) !== 404) throw err;
+        io.out(`${describeUser(user)} did not have role "${role}" in tenant "${tenant}"`);
+      }
+      return;
+    }
+    case "set-attr": {
+      const [, name, raw] = args;
+      const value = parseAttributeValue(raw);
+      // The whole bag is sent: PATCH replaces `attributes` as one field.
+      const attributes = { ...((user.attributes ?? {}) as Record<string, unknown>), [name]: value };
+      await api.users.update(key, { attributes });
+      io.out(`set ${name}=${JSON.stringify(value)} on ${describeUser(user)}`);
+      return;
+    }
+    case "unset-attr": {
+      const name = args[1];
+      const attributes = { ...((user.attributes ?? {}) as Record<string, unknown>) };
+      if (!(name in attributes)) {
+        io.out(`${describeUser(user)} has no attribute "${name}"`);
+        return;
+      }
+      delete attributes[name];
+      await api.users.update(key, { attributes });
+      io.out(`removed attribute "${name}" from ${describeUser(user)}`);
+      return;
+    }
+    case "roles": {
+      const assignments = [];
+      for (let page = 1; page <= 1000; page++) {
+        const batch = await api.roleAssignments.list({ user: key, page, perPage: 100 });
+        assignments.push(...batch);
+        if (batch.length < 100) break;
+      }
+      io.out(`user ${describeUser(user)}`);
+      const tenantRoles = assignments.filter((a) => !a.resource_instance);
+      const instanceRoles = assignments.filter((a) => a.resource_instance);
+      io.out(`  tenant roles: ${tenantRoles.length ? tenantRoles.map((a) => `${a.role} (tenant ${a.tenant ?? "?"})`).join(", ") : "none"}`);
+      for (const a of instanceRoles) io.out(`  ${a.role} on ${a.resource_instance}`);
+      io.out(`  attributes: ${JSON.stringify(user.attributes ?? {})}`);
+      return;
+    }
+  }
+}
+
+/** Where the CLI sends its calls: PERMIT_* when set, else the running embedded PDP. */
+export async function resolveTarget(config: Config): Promise<{ apiKey: string; pdpUrl: string; apiUrl: string; description: string }> {
+  if (!usesEmbedded.permit(config)) {
+    const { apiKey, pdpUrl, apiUrl } = config.permit as Required<Config["permit"]>;
+    return { apiKey, pdpUrl, apiUrl, description: apiUrl };
+  }
+  const file = path.join(config.dataDir, LOCAL_PDP_FILE);
+  let parsed: Partial<LocalPdpFile>;
+  try {
+    parsed = JSON.parse(await readFile(file, "utf8")) as Partial<LocalPdpFile>;
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
+    throw new CommandError(
+      missing
+        ? `PERMIT_* are not set and ${file} does not exist: start the API with \`npm start\` (it runs the local PDP and writes that file), or set PERMIT_API_KEY, PERMIT_PDP_URL and PERMIT_API_URL.`
+        : `${file} is not readable JSON: ${(err as Error).message}`,
+    );
+  }
+  if (typeof parsed.apiKey !== "string" || typeof parsed.url !== "string" || !parsed.apiKey || !parsed.url) {
+    throw new CommandError(`${file} must hold {"apiKey": "...", "url": "..."}.`);
+  }
+  const url = parsed.url.replace(/\/+$/, "");
+  return { apiKey: parsed.apiKey, pdpUrl: url, apiUrl: url, description: `local PDP at ${url}` };
+}
+
+export async function main(argv: string[], io: Io = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {
+  try {
+    parseArgs(argv);
+    const config = loadConfig();
+    const target = await resolveTarget(config);
+    const logger = createLogger("warn", "permit-admin");
+    const permit = createPermitClient({ ...target, timeoutMs: config.permit.timeoutMs }, logger);
+    await runCommand(permit, config.permit.tenant, argv, io);
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(err.message ? `${err.message}\n\n${USAGE}` : USAGE);
+      return 2;
+    }
+    if (err instanceof ConfigError) {
+      io.err(err.message);
+      return 2;
+    }
+    if (err instanceof CommandError) {
+      io.err(err.message);
+      return 1;
+    }
+    const f = describePermitError(err);
+    const unreachable = f.kind === "context" || (f.kind === "api" && f.status === undefined);
+    io.err(
+      unreachable
+        ? `Permit could not be reached or refused the API key (${f.message}). Is the API (\`npm start\`) or your PDP running?`
+        : `Permit rejected the request: ${f.message}${f.status ? ` (HTTP ${f.status})` : ""}`,
+    );
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exit(1);
+    },
+  );
+}
