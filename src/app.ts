@@ -1,0 +1,102 @@
+/**
+ * Starts the whole API from a Config: the embedded defaults it asks for, the database
+ * (migrated under an advisory lock, so replicas starting together migrate once), the Permit
+ * client and fact delivery, then the HTTP server. `main.ts` and the tests both use this.
+ */
+import type { AddressInfo } from "node:net";
+import type { FastifyInstance } from "fastify";
+import type { DataSource } from "typeorm";
+import { createSessionVerifier, type SessionVerifier } from "./auth/session-verifier";
+import { applyPolicy, summarize } from "./authz/apply-policy";
+import { createFactSink } from "./authz/fact-sink";
+import { createPermitClient } from "./authz/permit-client";
+import { PermitFacts } from "./authz/permit-facts";
+import { policy } from "./authz/policy";
+import { UserSync } from "./authz/user-sync";
+import type { Config } from "./config";
+import { createDataSource } from "./db/data-source";
+import { startEmbeddedDefaults } from "./dev/embedded";
+import { DEV_JWKS_PATH } from "./dev/hanko-routes";
+import { createServices } from "./graphql/services";
+import type { Logger } from "./logger";
+import { FactDelivery } from "./outbox/delivery";
+import { buildServer } from "./server";
+
+export interface RunningApi {
+  url: string;
+  app: FastifyInstance;
+  dataSource: DataSource;
+  permit: { apiKey: string; pdpUrl: string; apiUrl: string };
+  stop(): Promise<void>;
+}
+
+const MIGRATION_LOCK = 7_311_042;
+
+async function migrate(dataSource: DataSource): Promise<void> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query(`SELECT pg_advisory_lock($1)`, [MIGRATION_LOCK]);
+    await dataSource.runMigrations({ transaction: "each" });
+  } finally {
+    await runner.query(`SELECT pg_advisory_unlock($1)`, [MIGRATION_LOCK]).catch(() => undefined);
+    await runner.release();
+  }
+}
+
+export async function startApi(config: Config, logger: Logger): Promise<RunningApi> {
+  const embedded = await startEmbeddedDefaults(config, logger);
+  const stops: (() => Promise<void>)[] = [embedded.stop];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch((error: unknown) => logger.warn({ err: error }, "shutdown step failed"));
+    stops.length = 0;
+  };
+  try {
+    const dataSource = createDataSource(embedded.databaseUrl);
+    await dataSource.initialize();
+    stops.push(() => dataSource.destroy());
+    await migrate(dataSource);
+
+    const permit = createPermitClient({ ...embedded.permit, timeoutMs: config.permit.timeoutMs }, logger);
+    const permitFacts = new PermitFacts({ permit, tenant: config.permit.tenant, logger });
+    if (embedded.permitIsLocal) {
+      const result = await applyPolicy(permit, policy, { tenant: config.permit.tenant });
+      logger.info({ changes: summarize(result) }, "policy applied to the local PDP");
+    }
+    const delivery = new FactDelivery(dataSource, createFactSink(permitFacts), logger);
+    delivery.start();
+    stops.push(() => delivery.stop());
+    const services = createServices(dataSource, delivery, logger);
+    const userSync = new UserSync(dataSource, permitFacts, logger);
+
+    let verifier: SessionVerifier | undefined;
+    const app = await buildServer({
+      config,
+      logger,
+      dataSource,
+      services,
+      verifier: () => verifier!,
+      permit,
+      permitFacts,
+      userSync,
+      devIssuer: embedded.devIssuer,
+    });
+    await app.listen({ host: config.host, port: config.port });
+    stops.push(() => app.close());
+    const { port } = app.server.address() as AddressInfo;
+    const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
+    const hankoBase = config.hanko.apiUrl;
+    verifier = createSessionVerifier({
+      jwksUrl: new URL(hankoBase ? `${hankoBase}/.well-known/jwks.json` : `${url}${DEV_JWKS_PATH}`),
+      audience: config.hanko.audience,
+      issuer: config.hanko.issuer,
+      sessionCheck: config.hanko.sessionCheck === "remote" && hankoBase ? { apiUrl: hankoBase } : undefined,
+    });
+    // Facts recorded while the PDP was away are delivered now.
+    void delivery.drain();
+    return { url, app, dataSource, permit: embedded.permit, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

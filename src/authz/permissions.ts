@@ -1,0 +1,58 @@
+/**
+ * The rule map: every Query and Mutation field and every object type of the schema has an
+ * entry (a test fails otherwise, and the map is snapshotted so that a diff reads as a
+ * permission change). Anything not listed is denied by `fallbackRule`.
+ */
+import { deny, shield, type IRules } from "graphql-shield";
+import { AppError, ErrorCode } from "../errors";
+import {
+  authorizedByParent,
+  canCreateNote,
+  canCreateWorkspace,
+  canDeleteNote,
+  canListNotes,
+  canReadNote,
+  canReadWorkspace,
+  canShareWorkspace,
+  canUpdateNote,
+  isAuthenticated,
+} from "./rules";
+
+export const ruleMap = {
+  Query: {
+    me: isAuthenticated,
+    note: canReadNote,
+    notes: canListNotes,
+    workspace: canReadWorkspace,
+    workspaces: isAuthenticated,
+  },
+  Mutation: {
+    createNote: canCreateNote,
+    updateNote: canUpdateNote,
+    deleteNote: canDeleteNote,
+    createWorkspace: canCreateWorkspace,
+    shareWorkspace: canShareWorkspace,
+    unshareWorkspace: canShareWorkspace,
+  },
+  Viewer: authorizedByParent,
+  User: authorizedByParent,
+  Note: authorizedByParent,
+  NotePermissions: authorizedByParent,
+  NoteConnection: authorizedByParent,
+  NoteEdge: authorizedByParent,
+  PageInfo: authorizedByParent,
+  Workspace: authorizedByParent,
+  WorkspaceMember: authorizedByParent,
+  WorkspacePermissions: authorizedByParent,
+} satisfies IRules;
+
+export function createShield() {
+  return shield(ruleMap, {
+    fallbackRule: deny,
+    // Rules throw AppErrors (NOT_FOUND, AUTHZ_UNAVAILABLE, ...) that must reach the client as they are.
+    allowExternalErrors: true,
+    // A string here would surface as INTERNAL_SERVER_ERROR; a denial by fallback is a FORBIDDEN.
+    fallbackError: () => new AppError(ErrorCode.FORBIDDEN, "You are not allowed to do this."),
+    debug: false,
+  });
+}

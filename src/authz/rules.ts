@@ -1,0 +1,127 @@
+/**
+ * graphql-shield rules. Each one loads the entity it decides on through the request's
+ * DataLoader and asks the request's Authorizer, so the attributes come from the stored row
+ * and the checks of one tick share one PDP call. Rules return errors instead of `false` where
+ * the contract wants a specific code (NOT_FOUND vs FORBIDDEN); a PDP failure propagates as
+ * AUTHZ_UNAVAILABLE (shield's `allowExternalErrors`) and is never turned into a deny.
+ *
+ * Cache: `no_cache` everywhere. Shield's `contextual` cache ignores the parent and the
+ * arguments and would leak one object's decision to another; the Authorizer memoizes
+ * decisions per (action, resource) for the request instead.
+ */
+import { allow, rule } from "graphql-shield";
+import type { RequestContext } from "../context";
+import { forbidden, notFound, unauthenticated } from "../errors";
+import { isUuid } from "../validation";
+import { NoteAction, WorkspaceAction } from "./policy";
+import { newNoteResource, newWorkspaceResource, noteResource, workspaceResource } from "./resources";
+
+type Args = Record<string, unknown>;
+
+/**
+ * Shield turns an error *thrown* by a rule into a silent deny; these rules *return* it instead,
+ * so NOT_FOUND, UNAUTHENTICATED and AUTHZ_UNAVAILABLE reach the client as they are.
+ */
+const entityRule = (name: string, fn: (parent: unknown, args: Args, ctx: RequestContext) => Promise<true | Error>) =>
+  rule(name, { cache: "no_cache" })(async (parent, args, ctx: RequestContext) => {
+    try {
+      return await fn(parent, args as Args, ctx);
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+  });
+
+function authorizerOf(ctx: RequestContext) {
+  if (!ctx.principal || !ctx.authorizer) throw unauthenticated();
+  return ctx.authorizer;
+}
+
+/** Loads a note the caller may read, or answers NOT_FOUND for both "missing" and "not readable". */
+async function readableNote(ctx: RequestContext, id: unknown) {
+  const authorizer = authorizerOf(ctx);
+  // A malformed id is left to the resolver, which answers BAD_USER_INPUT.
+  if (typeof id !== "string" || !isUuid(id)) return { note: null, authorizer };
+  const note = await ctx.loaders.note.load(id.toLowerCase());
+  if (!note) throw notFound("Note", id);
+  return { note, authorizer };
+}
+
+async function readableWorkspace(ctx: RequestContext, id: unknown) {
+  const authorizer = authorizerOf(ctx);
+  if (typeof id !== "string" || !isUuid(id)) return { workspace: null, authorizer };
+  const workspace = await ctx.loaders.workspace.load(id.toLowerCase());
+  if (!workspace || !(await authorizer.can(WorkspaceAction.get, workspaceResource(workspace)))) throw notFound("Workspace", id);
+  return { workspace, authorizer };
+}
+
+export const isAuthenticated = entityRule("isAuthenticated", async (_p, _args, ctx) => {
+  authorizerOf(ctx);
+  return true;
+});
+
+export const canReadNote = entityRule("canReadNote", async (_p, args, ctx) => {
+  const { note, authorizer } = await readableNote(ctx, args.id);
+  if (note && !(await authorizer.can(NoteAction.get, noteResource(note)))) return notFound("Note", String(args.id));
+  return true;
+});
+
+/** `put`/`delete` on a note: NOT_FOUND if the caller may not even read it, else FORBIDDEN. */
+const canChangeNote = (action: typeof NoteAction.put | typeof NoteAction.delete) =>
+  entityRule(`canChangeNote_${action}`, async (_p, args, ctx) => {
+    const { note, authorizer } = await readableNote(ctx, args.id);
+    if (!note) return true;
+    const resource = noteResource(note);
+    const [get, change] = await Promise.all([authorizer.can(NoteAction.get, resource), authorizer.can(action, resource)]);
+    if (!get) return notFound("Note", String(args.id));
+    return change ? true : forbidden(`You may not ${action === NoteAction.put ? "update" : "delete"} this note.`);
+  });
+export const canUpdateNote = canChangeNote(NoteAction.put);
+export const canDeleteNote = canChangeNote(NoteAction.delete);
+
+export const canCreateNote = entityRule("canCreateNote", async (_p, args, ctx) => {
+  const authorizer = authorizerOf(ctx);
+  const input = (args.input ?? {}) as { workspaceId?: unknown };
+  const owner = ctx.principal!.userId;
+  if (input.workspaceId === undefined || input.workspaceId === null) {
+    return (await authorizer.can(NoteAction.post, newNoteResource(owner))) ? true : forbidden("You may not create notes.");
+  }
+  const [post, target] = await Promise.all([
+    authorizer.can(NoteAction.post, newNoteResource(owner)),
+    readableWorkspace(ctx, input.workspaceId),
+  ]);
+  if (!target.workspace) return true;
+  if (!post) return forbidden("You may not create notes.");
+  const addNote = await authorizer.can(WorkspaceAction.add_note, workspaceResource(target.workspace));
+  return addNote ? true : forbidden("You may not add notes to this workspace.");
+});
+
+/** `notes(workspaceId)`: the workspace must be readable; the notes themselves are filtered by the resolver. */
+export const canListNotes = entityRule("canListNotes", async (_p, args, ctx) => {
+  authorizerOf(ctx);
+  if (args.workspaceId !== undefined && args.workspaceId !== null) await readableWorkspace(ctx, args.workspaceId);
+  return true;
+});
+
+export const canReadWorkspace = entityRule("canReadWorkspace", async (_p, args, ctx) => {
+  await readableWorkspace(ctx, args.id);
+  return true;
+});
+
+export const canCreateWorkspace = entityRule("canCreateWorkspace", async (_p, _args, ctx) => {
+  const allowed = await authorizerOf(ctx).can(WorkspaceAction.post, newWorkspaceResource());
+  return allowed ? true : forbidden("You may not create workspaces.");
+});
+
+/** `share` on a workspace: NOT_FOUND if not readable, else FORBIDDEN. */
+export const canShareWorkspace = entityRule("canShareWorkspace", async (_p, args, ctx) => {
+  const { workspace, authorizer } = await readableWorkspace(ctx, args.workspaceId);
+  if (!workspace) return true;
+  const allowed = await authorizer.can(WorkspaceAction.share, workspaceResource(workspace));
+  return allowed ? true : forbidden("You may not manage the members of this workspace.");
+});
+
+/**
+ * Fields of an object that reached the caller through an authorized parent field (or that
+ * decide for themselves, like `viewerCan` and `Note.workspace`).
+ */
+export const authorizedByParent = allow;

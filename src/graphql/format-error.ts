@@ -1,0 +1,42 @@
+/**
+ * The one place where errors are masked: codes of the contract pass through with their
+ * message; anything else becomes INTERNAL_SERVER_ERROR with no stack, SQL or cause text.
+ */
+import type { GraphQLFormattedError } from "graphql";
+import { unwrapResolverError } from "@apollo/server/errors";
+import { ErrorCode } from "../errors";
+import type { Logger } from "../logger";
+
+const PUBLIC_CODES = new Set<string>([
+  ErrorCode.UNAUTHENTICATED,
+  ErrorCode.FORBIDDEN,
+  ErrorCode.NOT_FOUND,
+  ErrorCode.BAD_USER_INPUT,
+  ErrorCode.CONFLICT,
+  ErrorCode.AUTHZ_UNAVAILABLE,
+  // Apollo's own request errors (syntax, validation, unknown operation) are the client's to fix.
+  "GRAPHQL_PARSE_FAILED",
+  "GRAPHQL_VALIDATION_FAILED",
+  "BAD_REQUEST",
+  "OPERATION_RESOLUTION_FAILURE",
+  "PERSISTED_QUERY_NOT_FOUND",
+  "PERSISTED_QUERY_NOT_SUPPORTED",
+]);
+
+export function createFormatError(logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const code = String(formatted.extensions?.code ?? "");
+    if (PUBLIC_CODES.has(code)) {
+      const { stacktrace: _stack, http: _http, ...extensions } = formatted.extensions ?? {};
+      if (code === ErrorCode.AUTHZ_UNAVAILABLE) logger.warn({ err: unwrapResolverError(error), path: formatted.path }, "authorization unavailable");
+      return { ...formatted, extensions: { ...extensions, code } };
+    }
+    logger.error({ err: unwrapResolverError(error), path: formatted.path }, "unexpected error");
+    return {
+      message: "Internal server error.",
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+    };
+  };
+}

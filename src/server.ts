@@ -1,0 +1,159 @@
+/**
+ * Fastify + Apollo Server. Routes: POST/GET /graphql, /healthz (process up), /readyz
+ * (database reachable), /metrics (Prometheus), and the dev Hanko routes when the embedded
+ * issuer is in use.
+ */
+import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { fastifyApolloDrainPlugin, fastifyApolloHandler } from "@as-integrations/fastify";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type RawServerDefault } from "fastify";
+import { applyMiddleware } from "graphql-middleware";
+import { Registry, collectDefaultMetrics, Counter, Histogram } from "prom-client";
+import type { DataSource } from "typeorm";
+import type { Permit } from "permitio";
+import { extractSessionToken } from "./auth/extract-token";
+import type { Principal } from "./auth/principal";
+import type { SessionVerifier } from "./auth/session-verifier";
+import { Authorizer } from "./authz/authorizer";
+import { createShield } from "./authz/permissions";
+import type { PermitFacts } from "./authz/permit-facts";
+import { toAuthzError } from "./authz/permit-client";
+import type { UserSync } from "./authz/user-sync";
+import type { Config } from "./config";
+import type { RequestContext } from "./context";
+import type { DevHankoIssuer } from "./dev/hanko-issuer";
+import { registerDevHankoRoutes } from "./dev/hanko-routes";
+import { AppError, ErrorCode, isAppError } from "./errors";
+import { createFormatError } from "./graphql/format-error";
+import { complexityLimitPlugin, depthLimit } from "./graphql/limits";
+import { createLoaders } from "./graphql/loaders";
+import { buildApiSchema } from "./graphql/schema";
+import type { Services } from "./graphql/services";
+import type { Logger } from "./logger";
+
+export interface ServerDeps {
+  config: Config;
+  logger: Logger;
+  dataSource: DataSource;
+  services: Services;
+  /** Read per request: with the embedded issuer it exists only once the port is known. */
+  verifier: () => SessionVerifier;
+  permit: Permit;
+  permitFacts: PermitFacts;
+  userSync: UserSync;
+  devIssuer?: DevHankoIssuer;
+}
+
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const { config, logger } = deps;
+  const app = Fastify<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger>({
+    loggerInstance: logger.child({ component: "http" }),
+    disableRequestLogging: true,
+    bodyLimit: 1_048_576,
+  });
+
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const requests = new Histogram({
+    name: "graphql_request_duration_seconds",
+    help: "GraphQL HTTP requests by status",
+    labelNames: ["status"],
+    registers: [metrics],
+  });
+  const authzFailures = new Counter({
+    name: "authz_unavailable_total",
+    help: "Requests that failed closed because the policy decision point was unreachable",
+    registers: [metrics],
+  });
+
+  const schema = applyMiddleware(await buildApiSchema(), createShield());
+  const apollo = new ApolloServer<RequestContext>({
+    schema,
+    validationRules: [depthLimit(config.limits.maxDepth)],
+    formatError: createFormatError(logger),
+    includeStacktraceInErrorResponses: false,
+    introspection: config.nodeEnv !== "production",
+    plugins: [
+      fastifyApolloDrainPlugin(app),
+      complexityLimitPlugin(schema, config.limits.maxComplexity),
+      ...(config.nodeEnv === "production" ? [ApolloServerPluginLandingPageDisabled()] : []),
+      {
+        async requestDidStart() {
+          return {
+            async willSendResponse({ errors }) {
+              if (errors?.some((e) => e.extensions?.code === ErrorCode.AUTHZ_UNAVAILABLE)) authzFailures.inc();
+            },
+          };
+        },
+      },
+    ],
+  });
+  await apollo.start();
+
+  const context = async (request: FastifyRequest): Promise<RequestContext> => {
+    const principal = await authenticate(request, deps);
+    const authorizer = principal
+      ? new Authorizer({ permit: deps.permit, user: { key: principal.userId, email: principal.email }, tenant: config.permit.tenant, logger })
+      : null;
+    return {
+      principal,
+      authorizer,
+      loaders: createLoaders(deps.services),
+      services: deps.services,
+      tenantRoles: async () => {
+        try {
+          return await deps.permitFacts.tenantRoles(principal!.userId);
+        } catch (error) {
+          throw toAuthzError(error, logger);
+        }
+      },
+      logger,
+    };
+  };
+
+  app.route({
+    url: "/graphql",
+    method: ["GET", "POST", "OPTIONS"],
+    handler: fastifyApolloHandler(apollo, { context }),
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    if (request.url.startsWith("/graphql")) requests.observe({ status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/readyz", async (_request, reply) => {
+    try {
+      await deps.dataSource.query("SELECT 1");
+      return { status: "ready" };
+    } catch {
+      return reply.code(503).send({ status: "unavailable", reason: "database unreachable" });
+    }
+  });
+  app.get("/metrics", async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+
+  if (deps.devIssuer) registerDevHankoRoutes(app, deps.devIssuer, { nodeEnv: config.nodeEnv });
+  return app;
+}
+
+/**
+ * No token → anonymous (every operation then answers UNAUTHENTICATED). A token that does not
+ * verify → HTTP 401. A verified caller is recorded in the database and synced to the PDP on
+ * first sight; a sync that cannot reach the PDP fails the request with AUTHZ_UNAVAILABLE.
+ */
+async function authenticate(request: FastifyRequest, deps: ServerDeps): Promise<Principal | null> {
+  try {
+    const token = extractSessionToken({ authorization: request.headers.authorization, cookie: request.headers.cookie });
+    if (!token) return null;
+    const principal = await deps.verifier().verify(token);
+    await deps.services.users.ensureRecorded(principal);
+    await deps.userSync.ensure({ key: principal.userId, email: principal.email });
+    return principal;
+  } catch (error) {
+    if (isAppError(error)) {
+      const status = error.code === ErrorCode.UNAUTHENTICATED ? 401 : 503;
+      throw new AppError(error.code, error.message, { ...error.extensions, http: { status } });
+    }
+    throw error;
+  }
+}
