@@ -69,13 +69,14 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     const services = createServices(dataSource, delivery, logger);
     const userSync = new UserSync(dataSource, permitFacts, logger);
 
-    let verifier: SessionVerifier | undefined;
+    // The dev issuer's JWKS is served by this very server, so its URL is known only after listen().
+    const auth: { verifier?: SessionVerifier } = {};
     const app = await buildServer({
       config,
       logger,
       dataSource,
       services,
-      verifier: () => verifier!,
+      verifier: () => auth.verifier!,
       permit,
       permitFacts,
       userSync,
@@ -86,7 +87,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     const { port } = app.server.address() as AddressInfo;
     const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
     const hankoBase = config.hanko.apiUrl;
-    verifier = createSessionVerifier({
+    auth.verifier = createSessionVerifier({
       jwksUrl: new URL(hankoBase ? `${hankoBase}/.well-known/jwks.json` : `${url}${DEV_JWKS_PATH}`),
       audience: config.hanko.audience,
       issuer: config.hanko.issuer,
