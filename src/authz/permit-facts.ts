@@ -109,6 +109,8 @@ export class PermitFacts {
   /** Gives the user exactly `role` on the workspace, replacing any other role they held there. */
   async setWorkspaceRole(workspaceId: string, userKey: string, role: WorkspaceRoleKey | WorkspaceRole): Promise<void> {
     const roleKey = isWorkspaceRoleKey(role) ? role : workspaceRoleKey(role);
+    // Checked before any write: an unknown role must not cost the user the role they hold.
+    if (!roleKey) throw new TypeError(`Unknown workspace role ${JSON.stringify(role)}`);
     const op = `setWorkspaceRole(${workspaceId}, ${userKey}, ${roleKey})`;
     const instance = instanceId(Resource.workspaces, workspaceId);
     const current = await this.instanceAssignments(op, userKey, instance);
