@@ -1,0 +1,68 @@
+import { ConfigError, loadConfig } from "./config";
+
+const expectConfigError = (env: Record<string, string>, variable: string) => {
+  let thrown: unknown;
+  try {
+    loadConfig(env);
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(ConfigError);
+  expect((thrown as ConfigError).variable).toBe(variable);
+  expect((thrown as ConfigError).message).toContain(variable);
+};
+
+describe("loadConfig", () => {
+  it("selects every embedded default when nothing is set", () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(4000);
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.hanko.apiUrl).toBeUndefined();
+    expect(config.permit.apiKey).toBeUndefined();
+    expect(config.permit.tenant).toBe("default");
+    expect(config.hanko.audience).toBe("notes-api");
+  });
+
+  it("reads real services and strips trailing slashes from base URLs", () => {
+    const config = loadConfig({
+      DATABASE_URL: "postgres://u:p@db:5432/notes",
+      HANKO_API_URL: "https://hanko.example.com/",
+      HANKO_AUDIENCE: "notes",
+      PERMIT_API_KEY: "permit_key_x",
+      PERMIT_PDP_URL: "http://pdp:7000/",
+      PERMIT_API_URL: "https://api.permit.io",
+      PORT: "8080",
+    });
+    expect(config.hanko.apiUrl).toBe("https://hanko.example.com");
+    expect(config.permit.pdpUrl).toBe("http://pdp:7000");
+    expect(config.port).toBe(8080);
+  });
+
+  it.each([
+    [{ PORT: "http" }, "PORT"],
+    [{ PORT: "70000" }, "PORT"],
+    [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
+    [{ NODE_ENV: "staging" }, "NODE_ENV"],
+    [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
+    [{ HANKO_API_URL: "not a url" }, "HANKO_API_URL"],
+    [{ HANKO_API_URL: "ftp://hanko" }, "HANKO_API_URL"],
+    [{ HANKO_SESSION_CHECK: "sometimes" }, "HANKO_SESSION_CHECK"],
+    [{ HANKO_SESSION_CHECK: "remote" }, "HANKO_SESSION_CHECK"],
+    [{ PERMIT_TIMEOUT_MS: "5" }, "PERMIT_TIMEOUT_MS"],
+    [{ PERMIT_API_KEY: "k" }, "PERMIT_PDP_URL"],
+    [{ NODE_ENV: "production" }, "DATABASE_URL"],
+    [{ NODE_ENV: "production", DATABASE_URL: "postgres://db/x" }, "HANKO_API_URL"],
+    [{ NODE_ENV: "production", DATABASE_URL: "postgres://db/x", HANKO_API_URL: "https://h" }, "PERMIT_API_KEY"],
+  ])("refuses %j naming %s", (env, variable) => {
+    expectConfigError(env, variable);
+  });
+
+  it("never echoes a database URL, which carries a password", () => {
+    try {
+      loadConfig({ DATABASE_URL: "mysql://user:s3cret@db/x" });
+      throw new Error("expected a ConfigError");
+    } catch (error) {
+      expect((error as Error).message).not.toContain("s3cret");
+    }
+  });
+});
