@@ -5,9 +5,9 @@ module.exports = {
   roots: ["<rootDir>/src", "<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
   transform: {
-    "^.+\\.tsx?$": ["ts-jest", { isolatedModules: true, diagnostics: false }],
+    "^.+\\.tsx?$": ["ts-jest", { diagnostics: false }],
     // jose 6 ships ESM only; jest's CommonJS runtime needs it transformed.
-    "^.+/node_modules/jose/.+\\.js$": ["ts-jest", { isolatedModules: true, diagnostics: false, tsconfig: { allowJs: true } }],
+    "^.+/node_modules/jose/.+\\.js$": ["ts-jest", { diagnostics: false, tsconfig: { allowJs: true, isolatedModules: true } }],
   },
   transformIgnorePatterns: ["/node_modules/(?!jose/)"],
   globalSetup: "<rootDir>/test/global-setup.ts",

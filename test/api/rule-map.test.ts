@@ -1,0 +1,48 @@
+import "reflect-metadata";
+import { isObjectType, type GraphQLSchema } from "graphql";
+import { ruleMap } from "../../src/authz/permissions";
+import { buildApiSchema } from "../../src/graphql/schema";
+
+type RuleLike = { name?: string };
+// Named rules by name; shield's `allow` (class RuleTrue) as "allow".
+const describeRule = (rule: unknown): string =>
+  (rule as RuleLike).name ?? ((rule as object).constructor.name === "RuleTrue" ? "allow" : "unknown");
+
+let schema: GraphQLSchema;
+beforeAll(async () => {
+  schema = await buildApiSchema();
+});
+
+describe("the shield rule map", () => {
+  it("covers every Query and Mutation field", () => {
+    for (const root of ["Query", "Mutation"] as const) {
+      const type = schema.getType(root);
+      const fields = isObjectType(type) ? Object.keys(type.getFields()) : [];
+      const covered = Object.keys(ruleMap[root]);
+      expect(fields.length).toBeGreaterThan(0);
+      expect(fields.filter((f) => !covered.includes(f))).toEqual([]);
+      expect(covered.filter((f) => !fields.includes(f))).toEqual([]);
+    }
+  });
+
+  it("covers every object type of the schema", () => {
+    const objectTypes = Object.values(schema.getTypeMap())
+      .filter((t) => isObjectType(t) && !t.name.startsWith("__") && t.name !== "Query" && t.name !== "Mutation")
+      .map((t) => t.name)
+      .sort();
+    const covered = Object.keys(ruleMap).filter((k) => k !== "Query" && k !== "Mutation").sort();
+    expect(covered).toEqual(objectTypes);
+  });
+
+  it("matches the reviewed snapshot (a diff here is a permission change)", () => {
+    const described = Object.fromEntries(
+      Object.entries(ruleMap).map(([type, rules]) => [
+        type,
+        typeof rules === "object" && rules !== null && !("resolve" in rules)
+          ? Object.fromEntries(Object.entries(rules).map(([field, rule]) => [field, describeRule(rule)]))
+          : describeRule(rules),
+      ]),
+    );
+    expect(described).toMatchSnapshot();
+  });
+});

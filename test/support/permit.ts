@@ -1,0 +1,34 @@
+import { Permit } from "permitio";
+
+/** A Permit SDK client for tests, playing the part of Permit's dashboard/API. */
+export function permitAdmin(settings: { apiKey: string; pdpUrl: string; apiUrl: string }): Permit {
+  return new Permit({
+    token: settings.apiKey,
+    pdp: settings.pdpUrl,
+    apiUrl: settings.apiUrl,
+    timeout: 5000,
+    log: { level: "silent", json: false, label: "test" },
+  });
+}
+
+/** HTTP requests the local PDP has served since the last reset, by route. */
+export async function pdpStats(settings: { apiKey: string; pdpUrl: string }): Promise<Record<string, number>> {
+  const res = await fetch(`${settings.pdpUrl}/local/stats`, { headers: { authorization: `Bearer ${settings.apiKey}` } });
+  if (res.status !== 200) throw new Error(`/local/stats: HTTP ${res.status}`);
+  return ((await res.json()) as { requests: Record<string, number> }).requests;
+}
+
+export async function resetPdpStats(settings: { apiKey: string; pdpUrl: string }): Promise<void> {
+  const res = await fetch(`${settings.pdpUrl}/local/stats/reset`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${settings.apiKey}` },
+  });
+  if (res.status >= 300) throw new Error(`/local/stats/reset: HTTP ${res.status}`);
+}
+
+/** Counts of decision calls only (the ones a GraphQL request makes while resolving). */
+export function decisionCalls(stats: Record<string, number>): { single: number; bulk: number; total: number } {
+  const single = stats["POST /allowed"] ?? 0;
+  const bulk = stats["POST /allowed/bulk"] ?? 0;
+  return { single, bulk, total: Object.values(stats).reduce((a, b) => a + b, 0) };
+}
