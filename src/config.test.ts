@@ -58,11 +58,7 @@ describe("loadConfig", () => {
   });
 
   it("never echoes a database URL, which carries a password", () => {
-    try {
-      loadConfig({ DATABASE_URL: "mysql://user:s3cret@db/x" });
-      throw new Error("expected a ConfigError");
-    } catch (error) {
-      expect((error as Error).message).not.toContain("s3cret");
-    }
+    expect(() => loadConfig({ DATABASE_URL: "mysql://user:s3cret@db/x" })).toThrow(/DATABASE_URL must be a postgres/);
+    expect(() => loadConfig({ DATABASE_URL: "mysql://user:s3cret@db/x" })).not.toThrow(/s3cret/);
   });
 });

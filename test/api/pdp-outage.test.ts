@@ -30,7 +30,9 @@ beforeAll(async () => {
     PERMIT_TIMEOUT_MS: String(TIMEOUT_MS),
   });
   alice = await api.token("alice.outage@example.com");
-  expect((await api.gql(MeDocument, {}, alice)).data?.me.roles).toEqual(["user"]);
+  // Sign alice in (and sync her) while the PDP is reachable.
+  const me = await api.gql(MeDocument, {}, alice);
+  if (me.errors) throw new Error(`sign-in failed: ${JSON.stringify(me.errors)}`);
 });
 afterAll(async () => {
   await api.stop();
