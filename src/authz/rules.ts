@@ -9,9 +9,11 @@
  * arguments and would leak one object's decision to another; the Authorizer memoizes
  * decisions per (action, resource) for the request instead.
  */
+import type { GraphQLResolveInfo } from "graphql";
 import { allow, rule } from "graphql-shield";
 import type { RequestContext } from "../context";
 import { forbidden, notFound, unauthenticated } from "../errors";
+import { requestedSubfields } from "../graphql/selection";
 import { isUuid } from "../validation";
 import { NoteAction, WorkspaceAction } from "./policy";
 import { newNoteResource, newWorkspaceResource, noteResource, workspaceResource } from "./resources";
@@ -22,10 +24,13 @@ type Args = Record<string, unknown>;
  * Shield turns an error *thrown* by a rule into a silent deny; these rules *return* it instead,
  * so NOT_FOUND, UNAUTHENTICATED and AUTHZ_UNAVAILABLE reach the client as they are.
  */
-const entityRule = (name: string, fn: (parent: unknown, args: Args, ctx: RequestContext) => Promise<true | Error>) =>
-  rule(name, { cache: "no_cache" })(async (parent, args, ctx: RequestContext) => {
+const entityRule = (
+  name: string,
+  fn: (parent: unknown, args: Args, ctx: RequestContext, info: GraphQLResolveInfo) => Promise<true | Error>,
+) =>
+  rule(name, { cache: "no_cache" })(async (parent, args, ctx: RequestContext, info: GraphQLResolveInfo) => {
     try {
-      return await fn(parent, args as Args, ctx);
+      return await fn(parent, args as Args, ctx, info);
     } catch (error) {
       return error instanceof Error ? error : new Error(String(error));
     }
@@ -59,9 +64,15 @@ export const isAuthenticated = entityRule("isAuthenticated", async (_p, _args, c
   return true;
 });
 
-export const canReadNote = entityRule("canReadNote", async (_p, args, ctx) => {
+export const canReadNote = entityRule("canReadNote", async (_p, args, ctx, info) => {
   const { note, authorizer } = await readableNote(ctx, args.id);
-  if (note && !(await authorizer.can(NoteAction.get, noteResource(note)))) return notFound("Note", String(args.id));
+  if (!note) return true;
+  const resource = noteResource(note);
+  // What `viewerCan` will ask for is decided in the same PDP call as `get`.
+  for (const action of requestedSubfields(info, ["viewerCan"])) {
+    if (action !== NoteAction.get) void authorizer.can(action, resource).catch(() => undefined);
+  }
+  if (!(await authorizer.can(NoteAction.get, resource))) return notFound("Note", String(args.id));
   return true;
 });
 
