@@ -1,0 +1,75 @@
+/**
+ * A Permit-compatible local PDP and API: the real `permitio` SDK works against it offline,
+ * with Permit's decision semantics. Started in-process by the embedded default and by tests,
+ * or standalone with `npm run pdp:local` (main.ts). See README.md in this folder.
+ */
+import { Database } from "./database";
+import { DecisionLog } from "./decision-log";
+import { Evaluator } from "./evaluator";
+import { buildServer } from "./server";
+
+export interface LocalPdp {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export interface LocalPdpLogger {
+  info(...a: unknown[]): void;
+  warn(...a: unknown[]): void;
+  error(...a: unknown[]): void;
+}
+
+export interface LocalPdpOptions {
+  /** Bearer token every request (but /healthy) must carry. */
+  apiKey: string;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** State file; undefined keeps the state in memory only. */
+  statePath?: string;
+  /** Decisions kept in the decision log (default 10,000). */
+  decisionLogSize?: number;
+  /** Quiet when omitted. */
+  logger?: LocalPdpLogger;
+}
+
+const silent: LocalPdpLogger = { info: () => {}, warn: () => {}, error: () => {} };
+
+export async function startLocalPdp(opts: LocalPdpOptions): Promise<LocalPdp> {
+  if (!opts.apiKey) throw new Error("startLocalPdp: apiKey is required");
+  const logger = opts.logger ?? silent;
+  const host = opts.host ?? "127.0.0.1";
+  const db = await Database.open(opts.statePath, logger);
+  const ctx = {
+    db,
+    store: db.store,
+    evaluator: new Evaluator(db.store),
+    decisions: new DecisionLog(opts.decisionLogSize ?? 10_000),
+  };
+  const app = buildServer(ctx, opts.apiKey, logger);
+  try {
+    await app.listen({ host, port: opts.port ?? 0 });
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === "object" && address !== null ? address.port : (opts.port ?? 0);
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  logger.info({ url, persistent: opts.statePath !== undefined }, "local PDP listening");
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    close(): Promise<void> {
+      closing ??= (async () => {
+        await app.close();
+        await db.close();
+      })();
+      return closing;
+    },
+  };
+}
