@@ -1,8 +1,14 @@
+import net from "node:net";
 import pino from "pino";
 import type { Permit } from "permitio";
 import { PermitConnectionError } from "permitio";
 import { ErrorCode, isAppError } from "../errors";
+import { startLocalPdp } from "../localpdp";
+import { applyPolicy } from "./apply-policy";
 import { Authorizer, checkCacheKey } from "./authorizer";
+import { createPermitClient } from "./permit-client";
+import { PermitFacts } from "./permit-facts";
+import { policy } from "./policy";
 
 const silent = pino({ level: "silent" });
 
@@ -116,3 +122,123 @@ describe("Authorizer (batching and memoization, against a stand-in)", () => {
     expect(lines.join("")).not.toContain("secret-key");
   });
 });
+
+// ─── against the local Permit-compatible PDP, through the real SDK ─────────────────────────
+
+describe("Authorizer against the local PDP", () => {
+  const API_KEY = "authorizer-test-key";
+  let pdp: { url: string; close(): Promise<void> };
+  let permit: Permit;
+
+  const as = (key: string) => new Authorizer({ permit, user: { key }, tenant: "default", logger: silent });
+
+  async function bulkCalls(): Promise<number> {
+    const res = await fetch(`${pdp.url}/local/stats`, { headers: { authorization: `Bearer ${API_KEY}` } });
+    expect(res.status).toBe(200);
+    const stats = (await res.json()) as { requests: Record<string, number> };
+    return stats.requests["POST /allowed/bulk"] ?? 0;
+  }
+
+  beforeAll(async () => {
+    pdp = await startLocalPdp({ apiKey: API_KEY, port: 0 });
+    permit = createPermitClient({ apiKey: API_KEY, pdpUrl: pdp.url, apiUrl: pdp.url, timeoutMs: 2000 }, silent);
+    await applyPolicy(permit, policy, { tenant: "default" });
+    const facts = new PermitFacts({ permit, tenant: "default" });
+    for (const key of ["alice", "bob", "carol", "dave"]) await facts.syncUser({ key, email: `${key}@example.com` });
+    await permit.api.roleAssignments.assign({ user: "carol", role: "admin", tenant: "default" });
+    await permit.api.users.update("dave", { attributes: { plan: "premium" } });
+    await facts.createNote("n-alice", "alice");
+  });
+  afterAll(() => pdp?.close());
+
+  const aliceNote = { type: "notes", key: "n-alice", attributes: { owner: "alice" } };
+
+  it("lets a user get and post notes; someone without the role cannot", async () => {
+    const alice = as("alice");
+    await expect(alice.can("get", aliceNote)).resolves.toBe(true);
+    await expect(alice.can("post", { type: "notes", attributes: { owner: "alice" } })).resolves.toBe(true);
+    const stranger = as("never-synced");
+    await expect(stranger.can("get", aliceNote)).resolves.toBe(false);
+    await expect(stranger.can("post", { type: "notes", attributes: { owner: "never-synced" } })).resolves.toBe(false);
+  });
+
+  it("lets the owner put and delete their note (ABAC own_notes), not another user", async () => {
+    const alice = as("alice");
+    const bob = as("bob");
+    const [ap, ad, bp, bd] = await Promise.all([
+      alice.can("put", aliceNote),
+      alice.can("delete", aliceNote),
+      bob.can("put", aliceNote),
+      bob.can("delete", aliceNote),
+    ]);
+    expect([ap, ad, bp, bd]).toEqual([true, true, false, false]);
+  });
+
+  it("uses the stored owner attribute when the check carries only the key", async () => {
+    await expect(as("alice").can("put", { type: "notes", key: "n-alice" })).resolves.toBe(true);
+    await expect(as("bob").can("put", { type: "notes", key: "n-alice" })).resolves.toBe(false);
+  });
+
+  it("lets an admin do everything, a user not", async () => {
+    const carol = as("carol");
+    await expect(carol.can("delete", aliceNote)).resolves.toBe(true);
+    await expect(carol.can("share", { type: "workspaces", key: "w-any" })).resolves.toBe(true);
+    await expect(as("bob").can("share", { type: "workspaces", key: "w-any" })).resolves.toBe(false);
+  });
+
+  it("lets premium users create workspaces, others not", async () => {
+    await expect(as("dave").can("post", { type: "workspaces" })).resolves.toBe(true);
+    await expect(as("alice").can("post", { type: "workspaces" })).resolves.toBe(false);
+  });
+
+  it("sends the checks of one tick as exactly one POST /allowed/bulk and memoizes them", async () => {
+    const alice = as("alice");
+    const before = await bulkCalls();
+    const checks = Array.from({ length: 30 }, (_, i) => ({ action: ["get", "put", "delete"][i % 3], resource: { type: "notes", key: `n${i}`, attributes: { owner: i % 2 ? "alice" : "bob" } } }));
+    const first = await Promise.all(checks.map((c) => alice.can(c.action, c.resource)));
+    expect(await bulkCalls()).toBe(before + 1);
+    expect(first).toEqual(checks.map((c) => c.action === "get" || c.resource.attributes.owner === "alice"));
+
+    const again = await Promise.all(checks.map((c) => alice.can(c.action, c.resource)));
+    expect(again).toEqual(first);
+    expect(await bulkCalls()).toBe(before + 1);
+    expect(alice.decided("put", checks[1].resource)).toBe(true);
+  });
+
+  it("answers AUTHZ_UNAVAILABLE when nothing listens on the PDP port", async () => {
+    const port = await closedPort();
+    const down = createPermitClient({ apiKey: API_KEY, pdpUrl: `http://127.0.0.1:${port}`, apiUrl: `http://127.0.0.1:${port}`, timeoutMs: 2000 }, silent);
+    const a = new Authorizer({ permit: down, user: { key: "alice" }, tenant: "default", logger: silent });
+    await Promise.all([expectUnavailable(a.can("get", aliceNote)), expectUnavailable(a.can("put", aliceNote))]);
+  });
+
+  it("answers AUTHZ_UNAVAILABLE within the timeout when the PDP accepts and never answers", async () => {
+    const sockets = new Set<net.Socket>();
+    const hung = net.createServer((s) => void sockets.add(s));
+    await new Promise<void>((resolve) => hung.listen(0, "127.0.0.1", resolve));
+    const { port } = hung.address() as net.AddressInfo;
+    try {
+      const timeoutMs = 300;
+      const slow = createPermitClient({ apiKey: API_KEY, pdpUrl: `http://127.0.0.1:${port}`, apiUrl: `http://127.0.0.1:${port}`, timeoutMs }, silent);
+      const a = new Authorizer({ permit: slow, user: { key: "alice" }, tenant: "default", logger: silent });
+      const started = Date.now();
+      await expectUnavailable(a.can("get", aliceNote));
+      const elapsed = Date.now() - started;
+      expect(elapsed).toBeGreaterThanOrEqual(timeoutMs - 20);
+      expect(elapsed).toBeLessThan(timeoutMs + 700);
+      expect(sockets.size).toBeGreaterThan(0);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => hung.close(resolve));
+    }
+  });
+});
+
+/** A port that was free a moment ago and has nothing listening on it now. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

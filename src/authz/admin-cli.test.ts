@@ -1,0 +1,163 @@
+/**
+ * `npm run permit -- …` against the local Permit-compatible PDP, through the real SDK.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import pino from "pino";
+import type { Permit } from "permitio";
+import { startLocalPdp } from "../localpdp";
+import { CommandError, UsageError, main, parseArgs, parseAttributeValue, runCommand } from "./admin-cli";
+import { applyPolicy } from "./apply-policy";
+import { Authorizer } from "./authorizer";
+import { createPermitClient } from "./permit-client";
+import { PermitFacts } from "./permit-facts";
+import { policy } from "./policy";
+
+const API_KEY = "admin-cli-test-key";
+const TENANT = "default";
+const silent = pino({ level: "silent" });
+
+let pdp: { url: string; close(): Promise<void> };
+let permit: Permit;
+let facts: PermitFacts;
+
+beforeAll(async () => {
+  pdp = await startLocalPdp({ apiKey: API_KEY, port: 0 });
+  permit = createPermitClient({ apiKey: API_KEY, pdpUrl: pdp.url, apiUrl: pdp.url, timeoutMs: 2000 }, silent);
+  await applyPolicy(permit, policy, { tenant: TENANT });
+  facts = new PermitFacts({ permit, tenant: TENANT });
+  await facts.syncUser({ key: "hanko-ann", email: "Ann@Example.com" });
+  await facts.syncUser({ key: "hanko-ben", email: "ben@example.com" });
+});
+afterAll(() => pdp?.close());
+
+async function run(...argv: string[]): Promise<string[]> {
+  const out: string[] = [];
+  await runCommand(permit, TENANT, argv, { out: (l) => out.push(l), err: (l) => out.push(l) });
+  return out;
+}
+
+const can = (user: string, action: string, resource: { type: string; key?: string; attributes?: Record<string, unknown> }) =>
+  new Authorizer({ permit, user: { key: user }, tenant: TENANT, logger: silent }).can(action, resource);
+
+describe("permit admin CLI", () => {
+  it("assigns and unassigns admin by email (case-insensitive), idempotently", async () => {
+    const someone = { type: "notes", key: "x", attributes: { owner: "someone" } };
+    await expect(can("hanko-ann", "delete", someone)).resolves.toBe(false);
+
+    expect(await run("assign", "ann@example.com", "admin")).toEqual([
+      'assigned role "admin" to hanko-ann (Ann@Example.com) in tenant "default"',
+    ]);
+    expect(await run("assign", "ann@example.com", "admin")).toEqual(['hanko-ann (Ann@Example.com) already has role "admin" in tenant "default"']);
+    await expect(facts.tenantRoles("hanko-ann")).resolves.toEqual(["admin", "user"]);
+    await expect(can("hanko-ann", "delete", someone)).resolves.toBe(true);
+    await expect(can("hanko-ben", "delete", someone)).resolves.toBe(false);
+
+    expect(await run("unassign", "hanko-ann", "admin")).toEqual(['unassigned role "admin" from hanko-ann (Ann@Example.com) in tenant "default"']);
+    expect(await run("unassign", "hanko-ann", "admin")).toEqual(['hanko-ann (Ann@Example.com) did not have role "admin" in tenant "default"']);
+    await expect(can("hanko-ann", "delete", someone)).resolves.toBe(false);
+  });
+
+  it("sets and unsets the plan attribute, keeping the others", async () => {
+    await permit.api.users.update("hanko-ben", { attributes: { team: "blue" } });
+    await expect(can("hanko-ben", "post", { type: "workspaces" })).resolves.toBe(false);
+    expect(await run("set-attr", "ben@example.com", "plan", "premium")).toEqual(['set plan="premium" on hanko-ben (ben@example.com)']);
+    await expect(can("hanko-ben", "post", { type: "workspaces" })).resolves.toBe(true);
+    expect((await permit.api.users.get("hanko-ben")).attributes).toEqual({ team: "blue", plan: "premium" });
+
+    expect(await run("unset-attr", "hanko-ben", "plan")).toEqual(['removed attribute "plan" from hanko-ben (ben@example.com)']);
+    await expect(can("hanko-ben", "post", { type: "workspaces" })).resolves.toBe(false);
+    expect((await permit.api.users.get("hanko-ben")).attributes).toEqual({ team: "blue" });
+    expect(await run("unset-attr", "hanko-ben", "plan")).toEqual(['hanko-ben (ben@example.com) has no attribute "plan"']);
+  });
+
+  it("lists tenant roles, instance roles and attributes", async () => {
+    await facts.createWorkspace("w-ben", "hanko-ben");
+    const out = await run("roles", "ben@example.com");
+    expect(out).toEqual([
+      "user hanko-ben (ben@example.com)",
+      "  tenant roles: user (tenant default)",
+      "  owner on workspaces:w-ben",
+      '  attributes: {"team":"blue"}',
+    ]);
+  });
+
+  it("grants a role to a Hanko id before that user's first request, and the first request keeps it", async () => {
+    expect(await run("assign", "hanko-new", "admin")).toEqual([
+      "created Permit user hanko-new (not seen by the API yet)",
+      'assigned role "admin" to hanko-new in tenant "default"',
+    ]);
+    await facts.syncUser({ key: "hanko-new", email: "new@example.com" });
+    await expect(facts.tenantRoles("hanko-new")).resolves.toEqual(["admin", "user"]);
+  });
+
+  it("fails on an unknown email or role, without creating anything", async () => {
+    await expect(run("assign", "nobody@example.com", "admin")).rejects.toThrow(CommandError);
+    await expect(run("set-attr", "hanko-nobody", "plan", "premium")).rejects.toThrow(/No Permit user has the id hanko-nobody/);
+    await expect(run("assign", "hanko-ghost", "superuser")).rejects.toThrow(/no tenant role "superuser"/);
+    await expect(permit.api.users.get("hanko-ghost")).rejects.toMatchObject({ response: { status: 404 } });
+  });
+});
+
+describe("argument parsing", () => {
+  it("rejects unknown commands and wrong arities", () => {
+    expect(() => parseArgs([])).toThrow(UsageError);
+    expect(() => parseArgs(["grant", "a", "b"])).toThrow(/Unknown command "grant"/);
+    expect(() => parseArgs(["assign", "a"])).toThrow(/takes 2 arguments, got 1/);
+    expect(parseArgs(["set-attr", "a", "plan", "premium"])).toEqual({ command: "set-attr", args: ["a", "plan", "premium"] });
+  });
+
+  it("reads attribute values as JSON when they parse, else as text", () => {
+    expect(parseAttributeValue("premium")).toBe("premium");
+    expect(parseAttributeValue("42")).toBe(42);
+    expect(parseAttributeValue("true")).toBe(true);
+    expect(parseAttributeValue('"42"')).toBe("42");
+    expect(parseAttributeValue('["a"]')).toEqual(["a"]);
+  });
+});
+
+describe("main", () => {
+  const saved = { ...process.env };
+  let dataDir: string;
+  beforeEach(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), "permit-admin-"));
+    for (const name of ["PERMIT_API_KEY", "PERMIT_PDP_URL", "PERMIT_API_URL", "PERMIT_TENANT", "NODE_ENV"]) delete process.env[name];
+    process.env.DATA_DIR = dataDir;
+  });
+  afterEach(async () => {
+    process.env = { ...saved };
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const capture = () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    return { out, err, io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) } };
+  };
+
+  it("exits 2 with the usage on a usage error", async () => {
+    const c = capture();
+    await expect(main(["assign", "x"], c.io)).resolves.toBe(2);
+    expect(c.err.join("\n")).toMatch(/Usage: npm run permit -- <command>/);
+  });
+
+  it("reaches the embedded PDP through ${DATA_DIR}/permit-local.json when PERMIT_* are unset", async () => {
+    const c = capture();
+    await expect(main(["roles", "hanko-ann"], c.io)).resolves.toBe(1);
+    expect(c.err.join("\n")).toMatch(/permit-local\.json does not exist: start the API with `npm start`/);
+
+    await writeFile(path.join(dataDir, "permit-local.json"), JSON.stringify({ apiKey: API_KEY, url: `${pdp.url}/` }));
+    const ok = capture();
+    await expect(main(["roles", "ann@example.com"], ok.io)).resolves.toBe(0);
+    expect(ok.out[0]).toBe("user hanko-ann (Ann@Example.com)");
+  });
+
+  it("uses PERMIT_* when set, and says so when the key is refused", async () => {
+    Object.assign(process.env, { PERMIT_API_KEY: "wrong-key", PERMIT_PDP_URL: pdp.url, PERMIT_API_URL: pdp.url });
+    const c = capture();
+    await expect(main(["roles", "hanko-ann"], c.io)).resolves.toBe(1);
+    expect(c.err.join("\n")).toMatch(/could not be reached or refused the API key/);
+    expect(c.err.join("\n")).not.toContain("wrong-key");
+  });
+});
