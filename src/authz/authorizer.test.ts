@@ -205,6 +205,14 @@ describe("Authorizer against the local PDP", () => {
     expect(alice.decided("put", checks[1].resource)).toBe(true);
   });
 
+  it("answers AUTHZ_UNAVAILABLE when the PDP answers with an error status (wrong key: 401)", async () => {
+    const refused = createPermitClient({ apiKey: "not-the-key", pdpUrl: pdp.url, apiUrl: pdp.url, timeoutMs: 2000 }, silent);
+    const a = new Authorizer({ permit: refused, user: { key: "alice" }, tenant: "default", logger: silent });
+    await expectUnavailable(a.can("get", aliceNote));
+    // The same check through the right key is allowed: the failure was not a deny.
+    await expect(as("alice").can("get", aliceNote)).resolves.toBe(true);
+  });
+
   it("answers AUTHZ_UNAVAILABLE when nothing listens on the PDP port", async () => {
     const port = await closedPort();
     const down = createPermitClient({ apiKey: API_KEY, pdpUrl: `http://127.0.0.1:${port}`, apiUrl: `http://127.0.0.1:${port}`, timeoutMs: 2000 }, silent);
