@@ -84,7 +84,10 @@ export class PermitFacts {
       // Keeps the admin CLI's lookup by email current; PATCH touches only the email.
       existing = await this.run(op, () => this.api.users.update(user.key, { email: user.email }));
     }
-    const hasUserRole = await this.hasTenantRole(user.key, TenantRole.user);
+    // A user just created has no roles yet; a known one usually lists its tenant roles on
+    // the read above, and the assignments are listed only when it does not.
+    const listed = existing?.roles?.some((r) => r.role === TenantRole.user && r.tenant === this.tenant) ?? false;
+    const hasUserRole = !created && (listed || (await this.hasTenantRole(user.key, TenantRole.user)));
     if (!hasUserRole) {
       await this.run(op, () => this.api.roleAssignments.assign({ user: user.key, role: TenantRole.user, tenant: this.tenant }), [409]);
     }
