@@ -19,13 +19,19 @@ export function complexityLimitPlugin(schema: GraphQLSchema, maximum: number): A
     async requestDidStart() {
       return {
         async didResolveOperation({ request, document }) {
-          const cost = getComplexity({
-            schema,
-            query: document,
-            operationName: request.operationName ?? undefined,
-            variables: request.variables ?? {},
-            estimators: [pageSizeEstimator, simpleEstimator({ defaultComplexity: 1 })],
-          });
+          let cost: number;
+          try {
+            cost = getComplexity({
+              schema,
+              query: document,
+              operationName: request.operationName ?? undefined,
+              variables: request.variables ?? {},
+              estimators: [pageSizeEstimator, simpleEstimator({ defaultComplexity: 1 })],
+            });
+          } catch {
+            // Variables that do not coerce: execution reports them as BAD_USER_INPUT, and runs nothing.
+            return;
+          }
           if (cost > maximum) {
             throw new GraphQLError(`The operation is too costly (${cost} > ${maximum}); ask for fewer items or fields.`, {
               extensions: { code: ErrorCode.BAD_USER_INPUT, cost, maximum, http: { status: 400 } },

@@ -34,8 +34,8 @@ export class NoteResolver {
   })
   async notes(
     @Arg("first", () => Int, { nullable: true, defaultValue: 20 }) first: number,
-    @Arg("after", () => String, { nullable: true }) after: string | null,
-    @Arg("workspaceId", () => ID, { nullable: true }) workspaceId: string | null,
+    @Arg("after", () => String, { nullable: true }) after: string | null | undefined,
+    @Arg("workspaceId", () => ID, { nullable: true }) workspaceId: string | null | undefined,
     @Ctx() ctx: RequestContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<NotePage> {
@@ -43,7 +43,7 @@ export class NoteResolver {
     // Permissions that `viewerCan` will ask for are decided in the same PDP call as `get`.
     const prefetch = requestedSubfields(info, ["edges", "node", "viewerCan"]).filter((a) => a !== NoteAction.get);
     return ctx.services.notes.page(
-      { first, after, workspaceId: workspaceId === null ? null : requireId(workspaceId, "workspaceId") },
+      { first, after, workspaceId: workspaceId ? requireId(workspaceId, "workspaceId") : null },
       async (batch) => {
         const decisions = batch.map((note) => {
           const resource = noteResource(note);

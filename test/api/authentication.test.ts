@@ -23,8 +23,8 @@ let signingKey: { jwk: JWK; kid: string };
 beforeAll(async () => {
   api = await startTestApi();
   await api.token("warmup@example.com");
-  const file = JSON.parse(await readFile(path.join(api.dataDir, "dev-hanko", "signing-key.json"), "utf8")) as JWK & { kid: string };
-  signingKey = { jwk: file, kid: file.kid! };
+  const file = JSON.parse(await readFile(path.join(api.dataDir, "dev-hanko", "signing-key.json"), "utf8")) as { privateJwk: JWK };
+  signingKey = { jwk: file.privateJwk, kid: file.privateJwk.kid! };
 });
 afterAll(() => api.stop());
 

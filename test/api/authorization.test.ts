@@ -64,8 +64,10 @@ describe("lazy user sync", () => {
     await resetPdpStats(api.permit);
     for (let i = 0; i < 3; i++) await api.gql(MeDocument, {}, a);
     const stats = await pdpStats(api.permit);
-    const userWrites = Object.entries(stats).filter(([route]) => /^(POST|PUT) .*\/users/.test(route) || /role_assignments/.test(route));
-    expect(userWrites).toEqual([]);
+    // `me` reads the caller's roles; nothing writes users or role assignments any more.
+    const writes = Object.keys(stats).filter((route) => /^(POST|PUT|PATCH|DELETE) \/v2\/facts/.test(route));
+    expect(writes).toEqual([]);
+    expect(stats["GET /v2/facts/:proj/:env/role_assignments"]).toBe(3);
     const me = await api.gql(MeDocument, {}, a);
     expect(me.data!.me.roles).toEqual(["user"]);
   });
