@@ -59,9 +59,8 @@ export class UserSync {
 
   private async syncClaimed(user: { key: string; email?: string }): Promise<void> {
     try {
-      const result = await this.facts.syncUser(user);
+      await this.facts.syncUser(user);
       await this.ds.query(`UPDATE users SET permit_synced_at = now(), permit_sync_claimed_until = NULL WHERE id = $1`, [user.key]);
-      this.logger.info({ user: user.key, ...result }, "user synced to the policy decision point");
       this.remember(user.key);
     } catch (error) {
       // Release the claim so that the next request (on any replica) tries again at once.

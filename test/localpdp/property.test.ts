@@ -32,12 +32,12 @@ interface Fixture {
   tenantAssignments: [string, string, string][];
   instanceAssignments: [string, string, number][];
   tuples: [number, number, number][];
-  noDirect: { fdViewer: boolean; docEditor: boolean };
+  noDirect: { fdEditor: boolean; docEditor: boolean };
   rules: { vipLevel: number; vipPerms: string[]; ownedPerms: string[] };
 }
 
 const fixture: fc.Arbitrary<Fixture> = fc.record({
-  tenantOf: fc.record(Object.fromEntries(INSTANCES.map((i) => [i, fc.constantFrom("default", "default", "t2")])) as Record<string, fc.Arbitrary<string>>),
+  tenantOf: fc.record(Object.fromEntries(INSTANCES.map((i) => [i, fc.constantFrom("default", "default", "default", "default", "t2")])) as Record<string, fc.Arbitrary<string>>),
   owners: fc.record(Object.fromEntries(INSTANCES.map((i) => [i, fc.constantFrom(...USERS)])) as Record<string, fc.Arbitrary<string>>),
   levels: fc.record(Object.fromEntries(USERS.map((u) => [u, fc.integer({ min: 0, max: 5 })])) as Record<string, fc.Arbitrary<number>>),
   tenantRolePerms: fc.record({ admin: fc.subarray(ALL_PERMISSIONS), reader: fc.subarray(ALL_PERMISSIONS, { maxLength: 3 }) }),
@@ -45,9 +45,9 @@ const fixture: fc.Arbitrary<Fixture> = fc.record({
     maxLength: 3,
     selector: (t) => t.join("|"),
   }),
-  instanceAssignments: fc.array(fc.tuple(fc.constantFrom(...USERS), fc.constantFrom(...INSTANCES), fc.nat(1)), { maxLength: 5 }),
-  tuples: fc.array(fc.tuple(fc.nat(RELATIONS.length - 1), fc.nat(7), fc.nat(7)), { maxLength: 9 }),
-  noDirect: fc.record({ fdViewer: fc.boolean(), docEditor: fc.boolean() }),
+  instanceAssignments: fc.array(fc.tuple(fc.constantFrom(...USERS), fc.constantFrom(...INSTANCES), fc.nat(1)), { maxLength: 6 }),
+  tuples: fc.array(fc.tuple(fc.nat(RELATIONS.length - 1), fc.nat(7), fc.nat(7)), { minLength: 2, maxLength: 16 }),
+  noDirect: fc.record({ fdEditor: fc.boolean(), docEditor: fc.boolean() }),
   rules: fc.record({
     vipLevel: fc.integer({ min: 0, max: 5 }),
     vipPerms: fc.subarray(ALL_PERMISSIONS, { maxLength: 3 }),
@@ -75,13 +75,13 @@ async function build(permit: Permit, f: Fixture): Promise<void> {
     key: "editor",
     name: "editor",
     permissions: ["r", "w"],
-    granted_to: { users_with_role: [derived("owner", "ws", "ws"), derived("editor", "fd", "parent")] },
+    granted_to: { users_with_role: [derived("owner", "ws", "ws"), derived("editor", "fd", "parent")], when: { no_direct_roles_on_object: f.noDirect.fdEditor } },
   });
   await permit.api.resourceRoles.create("fd", {
     key: "viewer",
     name: "viewer",
     permissions: ["r"],
-    granted_to: { users_with_role: [derived("member", "ws", "ws"), derived("viewer", "fd", "parent")], when: { no_direct_roles_on_object: f.noDirect.fdViewer } },
+    granted_to: { users_with_role: [derived("member", "ws", "ws"), derived("viewer", "fd", "parent")] },
   });
   await permit.api.resources.create({
     key: "doc",
@@ -161,10 +161,10 @@ type Permissions = Record<string, { permissions?: string[] }>;
 /** Derivations of the fixture's schema: [object type, role, from type, from role, relation]. */
 function derivations(f: Fixture): { type: string; role: string; fromType: string; fromRole: string; relation: string; noDirect: boolean }[] {
   return [
-    { type: "fd", role: "editor", fromType: "ws", fromRole: "owner", relation: "ws", noDirect: false },
-    { type: "fd", role: "editor", fromType: "fd", fromRole: "editor", relation: "parent", noDirect: false },
-    { type: "fd", role: "viewer", fromType: "ws", fromRole: "member", relation: "ws", noDirect: f.noDirect.fdViewer },
-    { type: "fd", role: "viewer", fromType: "fd", fromRole: "viewer", relation: "parent", noDirect: f.noDirect.fdViewer },
+    { type: "fd", role: "editor", fromType: "ws", fromRole: "owner", relation: "ws", noDirect: f.noDirect.fdEditor },
+    { type: "fd", role: "editor", fromType: "fd", fromRole: "editor", relation: "parent", noDirect: f.noDirect.fdEditor },
+    { type: "fd", role: "viewer", fromType: "ws", fromRole: "member", relation: "ws", noDirect: false },
+    { type: "fd", role: "viewer", fromType: "fd", fromRole: "viewer", relation: "parent", noDirect: false },
     { type: "doc", role: "editor", fromType: "fd", fromRole: "editor", relation: "parent", noDirect: f.noDirect.docEditor },
     { type: "doc", role: "viewer", fromType: "fd", fromRole: "viewer", relation: "parent", noDirect: false },
     { type: "doc", role: "viewer", fromType: "fd", fromRole: "editor", relation: "parent", noDirect: false },
