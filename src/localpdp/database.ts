@@ -18,7 +18,7 @@ export class Database {
   ) {}
 
   /** Opens the state at `statePath` (or an in-memory state), replaying the journal. */
-  static async open(statePath: string | undefined, logger: PersistenceLogger): Promise<Database> {
+  static async open(statePath: string | undefined, logger: PersistenceLogger, options: { compactAtBytes?: number } = {}): Promise<Database> {
     const store = new Store();
     if (statePath === undefined) {
       const db = new Database(store, undefined);
@@ -34,7 +34,7 @@ export class Database {
         throw new StateFileError(`Local PDP journal entry ${seq} (${op.t}) cannot be replayed: ${(err as Error).message}; refusing to start.`);
       }
     }
-    const persistence = await Persistence.open(statePath, recovered, () => store.dump(), logger);
+    const persistence = await Persistence.open(statePath, recovered, () => store.dump(), logger, options.compactAtBytes);
     const db = new Database(store, persistence);
     const fresh = !recovered.snapshot && recovered.ops.length === 0;
     if (fresh) await db.execute({ t: "tenant.create", key: DEFAULT_TENANT, name: "Default Tenant" });

@@ -18,8 +18,8 @@ import type { Op } from "./ops";
 
 const FORMAT = "permit-local-pdp-state";
 const VERSION = 1;
-/** Compaction is never triggered by a journal smaller than this. */
-const MIN_COMPACT_BYTES = 4 * 1024 * 1024;
+/** By default compaction is never triggered by a journal smaller than this. */
+export const DEFAULT_COMPACT_BYTES = 4 * 1024 * 1024;
 
 export class StateFileError extends Error {
   constructor(message: string) {
@@ -65,6 +65,7 @@ export class Persistence {
     recovered: { seq: number; journalBytes: number; snapshotBytes: number },
     private readonly dump: () => Record<string, unknown>,
     private readonly logger: PersistenceLogger,
+    private readonly compactAtBytes: number,
   ) {
     this.seq = recovered.seq;
     this.journalBytes = recovered.journalBytes;
@@ -128,6 +129,7 @@ export class Persistence {
     recovered: { lastSeq: number; journalBytes: number; snapshotBytes: number },
     dump: () => Record<string, unknown>,
     logger: PersistenceLogger,
+    compactAtBytes: number = DEFAULT_COMPACT_BYTES,
   ): Promise<Persistence> {
     const journal = await fs.open(Persistence.journalPath(statePath), "a");
     return new Persistence(
@@ -136,6 +138,7 @@ export class Persistence {
       { seq: recovered.lastSeq, journalBytes: recovered.journalBytes, snapshotBytes: recovered.snapshotBytes },
       dump,
       logger,
+      compactAtBytes,
     );
   }
 
@@ -175,7 +178,7 @@ export class Persistence {
         return;
       }
       for (const p of batch) p.resolve();
-      if (this.journalBytes >= Math.max(MIN_COMPACT_BYTES, this.snapshotBytes)) {
+      if (this.journalBytes >= Math.max(this.compactAtBytes, this.snapshotBytes)) {
         try {
           await this.compact();
         } catch (err) {
