@@ -144,6 +144,19 @@ describe("the tutorial scenario", () => {
     expect((await api.gql(NoteDocument, { id: noteA.id }, b)).data?.note?.id).toBe(noteA.id);
   });
 
+  it("createNote needs notes:post: FORBIDDEN once the role `user` loses it, and nothing is stored", async () => {
+    await permit.api.roles.removePermissions("user", ["notes:post"]);
+    try {
+      const denied = await api.gql(CreateNoteDocument, { input: { title: "not allowed" } }, b);
+      expect(codes(denied)).toEqual(["FORBIDDEN"]);
+    } finally {
+      await permit.api.roles.assignPermissions("user", ["notes:post"]);
+    }
+    const list = await api.gql(NotesDocument, { first: 100 }, b);
+    expect(list.data!.notes.edges.map((e) => e.node.title)).not.toContain("not allowed");
+    expect((await createNote(b, "allowed again")).title).toBe("allowed again");
+  });
+
   it("createWorkspace is FORBIDDEN until B's plan is premium in Permit", async () => {
     await setPlan(bId, null);
     expect(codes(await api.gql(CreateWorkspaceDocument, { input: { name: "B's space" } }, b))).toEqual(["FORBIDDEN"]);
@@ -207,6 +220,7 @@ describe("workspaces (ReBAC) and the operation table", () => {
     expect(codes(await api.gql(UpdateNoteDocument, { id: note.id, input: { title: "v" } }, viewer))).toEqual(["FORBIDDEN"]);
     expect(codes(await api.gql(DeleteNoteDocument, { id: note.id }, viewer))).toEqual(["FORBIDDEN"]);
     expect(codes(await api.gql(UpdateNoteDocument, { id: note.id, input: { title: "o" } }, outsider))).toEqual(["NOT_FOUND"]);
+    expect(codes(await api.gql(DeleteNoteDocument, { id: note.id }, outsider))).toEqual(["NOT_FOUND"]);
     expect((await api.gql(UpdateNoteDocument, { id: note.id, input: { title: "by owner" } }, a)).data?.updateNote.title).toBe("by owner");
     expect((await api.gql(DeleteNoteDocument, { id: note.id }, a)).data?.deleteNote).toBe(note.id);
   });
