@@ -1,12 +1,16 @@
 /**
- * The DataSource for the TypeORM CLI (`npm run migration:generate|run|revert`).
- * It needs DATABASE_URL; the embedded database's URL is printed by `npm start` at boot.
+ * The DataSource for the TypeORM CLI (`npm run migration:generate|run|revert`): DATABASE_URL,
+ * or else the embedded database of a running `npm start` (same DATA_DIR).
  */
 import { loadConfig } from "./src/config";
 import { createDataSource } from "./src/db/data-source";
+import { runningEmbeddedDatabaseUrl } from "./src/db/embedded-postgres";
 
-const config = loadConfig();
-if (!config.databaseUrl) {
-  throw new Error("Set DATABASE_URL for the TypeORM CLI (npm start prints the embedded database's URL).");
+async function dataSource() {
+  const config = loadConfig();
+  const url = config.databaseUrl ?? (await runningEmbeddedDatabaseUrl(config.dataDir));
+  if (!url) throw new Error("Set DATABASE_URL, or start the server on the embedded database (npm start) first.");
+  return createDataSource(url);
 }
-export default createDataSource(config.databaseUrl);
+
+export default dataSource();

@@ -118,3 +118,18 @@ export async function startEmbeddedPostgres(options: {
     stop: () => server.stop(),
   };
 }
+
+/**
+ * The URL of the embedded `notes` database of a running `npm start` (for the TypeORM CLI),
+ * read from the cluster's credentials and its postmaster.pid (line 4 holds the port).
+ */
+export async function runningEmbeddedDatabaseUrl(dataDir: string): Promise<string | undefined> {
+  try {
+    const credentials = JSON.parse(await fs.readFile(path.join(dataDir, "pg-credentials.json"), "utf8")) as Credentials;
+    const port = Number((await fs.readFile(path.join(dataDir, "pg", "postmaster.pid"), "utf8")).split("\n")[3]);
+    if (!Number.isInteger(port) || port <= 0) return undefined;
+    return `postgres://${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/notes`;
+  } catch {
+    return undefined;
+  }
+}
