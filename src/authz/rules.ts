@@ -51,13 +51,24 @@ async function readableNote(ctx: RequestContext, id: unknown) {
   return { note, authorizer };
 }
 
-async function readableWorkspace(ctx: RequestContext, id: unknown) {
+/**
+ * Loads a workspace the caller may read, or answers NOT_FOUND. `alsoAsk` are further actions
+ * on it that the caller will need: they are decided in the same PDP call as `get`.
+ */
+async function readableWorkspace(ctx: RequestContext, id: unknown, alsoAsk: readonly string[] = []) {
   const authorizer = authorizerOf(ctx);
   if (typeof id !== "string" || !isUuid(id)) return { workspace: null, authorizer };
   const workspace = await ctx.loaders.workspace.load(id.toLowerCase());
-  if (!workspace || !(await authorizer.can(WorkspaceAction.get, workspaceResource(workspace)))) throw notFound("Workspace", id);
+  if (!workspace) throw notFound("Workspace", id);
+  const resource = workspaceResource(workspace);
+  for (const action of alsoAsk) if (action !== WorkspaceAction.get) void authorizer.can(action, resource).catch(() => undefined);
+  if (!(await authorizer.can(WorkspaceAction.get, resource))) throw notFound("Workspace", id);
   return { workspace, authorizer };
 }
+
+/** `Workspace.viewerCan` field names → policy actions. */
+const workspaceViewerCanActions = (info: GraphQLResolveInfo): string[] =>
+  requestedSubfields(info, ["viewerCan"]).map((field) => (field === "addNote" ? WorkspaceAction.add_note : field));
 
 export const isAuthenticated = entityRule("isAuthenticated", async (_p, _args, ctx) => {
   authorizerOf(ctx);
@@ -96,11 +107,16 @@ export const canCreateNote = entityRule("canCreateNote", async (_p, args, ctx) =
   if (input.workspaceId === undefined || input.workspaceId === null) {
     return (await authorizer.can(NoteAction.post, newNoteResource(owner))) ? true : forbidden("You may not create notes.");
   }
-  const [post, target] = await Promise.all([
-    authorizer.can(NoteAction.post, newNoteResource(owner)),
-    readableWorkspace(ctx, input.workspaceId),
-  ]);
-  if (!target.workspace) return true;
+  // The workspace is loaded first so that post, get and add_note go to the PDP in one call.
+  const postDecision = (async () => {
+    if (typeof input.workspaceId === "string" && isUuid(input.workspaceId)) {
+      await ctx.loaders.workspace.load(input.workspaceId.toLowerCase()).catch(() => null);
+    }
+    return authorizer.can(NoteAction.post, newNoteResource(owner));
+  })();
+  const target = await readableWorkspace(ctx, input.workspaceId, [WorkspaceAction.add_note]);
+  const post = await postDecision;
+  if (!target.workspace) return post ? true : forbidden("You may not create notes.");
   if (!post) return forbidden("You may not create notes.");
   const addNote = await authorizer.can(WorkspaceAction.add_note, workspaceResource(target.workspace));
   return addNote ? true : forbidden("You may not add notes to this workspace.");
@@ -113,8 +129,8 @@ export const canListNotes = entityRule("canListNotes", async (_p, args, ctx) => 
   return true;
 });
 
-export const canReadWorkspace = entityRule("canReadWorkspace", async (_p, args, ctx) => {
-  await readableWorkspace(ctx, args.id);
+export const canReadWorkspace = entityRule("canReadWorkspace", async (_p, args, ctx, info) => {
+  await readableWorkspace(ctx, args.id, workspaceViewerCanActions(info));
   return true;
 });
 
@@ -125,7 +141,7 @@ export const canCreateWorkspace = entityRule("canCreateWorkspace", async (_p, _a
 
 /** `share` on a workspace: NOT_FOUND if not readable, else FORBIDDEN. */
 export const canShareWorkspace = entityRule("canShareWorkspace", async (_p, args, ctx) => {
-  const { workspace, authorizer } = await readableWorkspace(ctx, args.workspaceId);
+  const { workspace, authorizer } = await readableWorkspace(ctx, args.workspaceId, [WorkspaceAction.share]);
   if (!workspace) return true;
   const allowed = await authorizer.can(WorkspaceAction.share, workspaceResource(workspace));
   return allowed ? true : forbidden("You may not manage the members of this workspace.");
