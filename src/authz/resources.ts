@@ -5,7 +5,9 @@
 import type { Note } from "../notes/note.entity";
 import type { Workspace } from "../workspaces/workspace.entity";
 import type { AuthzResource } from "./authorizer";
-import { NoteAttribute, Resource, WorkspaceAttribute } from "./policy";
+import type { GraphQLResolveInfo } from "graphql";
+import { requestedSubfields } from "../graphql/selection";
+import { NoteAttribute, Resource, WorkspaceAction, WorkspaceAttribute } from "./policy";
 
 export function noteResource(note: Pick<Note, "id" | "ownerId" | "workspaceId">): AuthzResource {
   const attributes: Record<string, unknown> = { [NoteAttribute.owner]: note.ownerId };
@@ -25,4 +27,9 @@ export function workspaceResource(workspace: Pick<Workspace, "id" | "ownerId">):
 /** A workspace about to be created. */
 export function newWorkspaceResource(): AuthzResource {
   return { type: Resource.workspaces };
+}
+
+/** The policy actions behind the `viewerCan` subfields a query selects below `path` (GraphQL `addNote` is `add_note`). */
+export function workspaceViewerCanActions(info: GraphQLResolveInfo, path: string[] = ["viewerCan"]): string[] {
+  return requestedSubfields(info, path).map((field) => (field === "addNote" ? WorkspaceAction.add_note : field));
 }

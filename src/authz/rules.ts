@@ -16,7 +16,7 @@ import { forbidden, notFound, unauthenticated } from "../errors";
 import { requestedSubfields } from "../graphql/selection";
 import { isUuid } from "../validation";
 import { NoteAction, WorkspaceAction } from "./policy";
-import { newNoteResource, newWorkspaceResource, noteResource, workspaceResource } from "./resources";
+import { newNoteResource, newWorkspaceResource, noteResource, workspaceResource, workspaceViewerCanActions } from "./resources";
 
 type Args = Record<string, unknown>;
 
@@ -66,9 +66,6 @@ async function readableWorkspace(ctx: RequestContext, id: unknown, alsoAsk: read
   return { workspace, authorizer };
 }
 
-/** `Workspace.viewerCan` field names → policy actions. */
-const workspaceViewerCanActions = (info: GraphQLResolveInfo): string[] =>
-  requestedSubfields(info, ["viewerCan"]).map((field) => (field === "addNote" ? WorkspaceAction.add_note : field));
 
 export const isAuthenticated = entityRule("isAuthenticated", async (_p, _args, ctx) => {
   authorizerOf(ctx);

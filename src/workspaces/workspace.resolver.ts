@@ -1,7 +1,8 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
+import { Arg, Ctx, FieldResolver, ID, Info, Mutation, Query, Resolver, Root } from "type-graphql";
 import { viewerOf, type RequestContext } from "../context";
 import { WorkspaceAction, WorkspaceViewerCan } from "../authz/policy";
-import { workspaceResource } from "../authz/resources";
+import { workspaceResource, workspaceViewerCanActions } from "../authz/resources";
 import { notFound } from "../errors";
 import { UserType } from "../users/user.types";
 import { requireId } from "../validation";
@@ -26,10 +27,18 @@ export class WorkspaceResolver {
   }
 
   @Query(() => [WorkspaceType], { description: "Workspaces in which the caller holds a role." })
-  async workspaces(@Ctx() ctx: RequestContext): Promise<Workspace[]> {
+  async workspaces(@Ctx() ctx: RequestContext, @Info() info: GraphQLResolveInfo): Promise<Workspace[]> {
     const { principal, authorizer } = viewerOf(ctx);
     const candidates = await ctx.services.workspaces.forMember(principal.userId);
-    const readable = await Promise.all(candidates.map((w) => authorizer.can(WorkspaceAction.get, workspaceResource(w))));
+    // What `viewerCan` will ask for is decided in the same PDP call as `get`.
+    const prefetch = workspaceViewerCanActions(info).filter((action) => action !== WorkspaceAction.get);
+    const readable = await Promise.all(
+      candidates.map((w) => {
+        const resource = workspaceResource(w);
+        for (const action of prefetch) void authorizer.can(action, resource).catch(() => undefined);
+        return authorizer.can(WorkspaceAction.get, resource);
+      }),
+    );
     return candidates.filter((_, i) => readable[i]);
   }
 
