@@ -16,10 +16,10 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Permit, UserRead } from "permitio";
-import { PermitApiError } from "permitio";
+
 import { ConfigError, loadConfig, usesEmbedded, type Config } from "../config";
 import { createLogger } from "../logger";
-import { createPermitClient, describePermitError } from "./permit-client";
+import { createPermitClient, describePermitError, orMissing, permitStatus } from "./permit-client";
 
 const USAGE = `Usage: npm run permit -- <command>
 
@@ -67,17 +67,6 @@ export function parseAttributeValue(raw: string): unknown {
     return JSON.parse(raw) as unknown;
   } catch {
     return raw;
-  }
-}
-
-const status = (err: unknown) => (err instanceof PermitApiError ? err.response?.status : undefined);
-
-async function orMissing<T>(call: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await call();
-  } catch (err) {
-    if (status(err) === 404) return undefined;
-    throw err;
   }
 }
 
@@ -142,7 +131,7 @@ export async function runCommand(permit: Pick<Permit, "api">, tenant: string, ar
         await api.roleAssignments.assign({ user: key, role, tenant });
         io.out(`assigned role "${role}" to ${describeUser(user)} in tenant "${tenant}"`);
       } catch (err) {
-        if (status(err) !== 409) throw err;
+        if (permitStatus(err) !== 409) throw err;
         io.out(`${describeUser(user)} already has role "${role}" in tenant "${tenant}"`);
       }
       return;
@@ -153,7 +142,7 @@ export async function runCommand(permit: Pick<Permit, "api">, tenant: string, ar
         await api.roleAssignments.unassign({ user: key, role, tenant });
         io.out(`unassigned role "${role}" from ${describeUser(user)} in tenant "${tenant}"`);
       } catch (err) {
-        if (status(err) !== 404) throw err;
+        if (permitStatus(err) !== 404) throw err;
         io.out(`${describeUser(user)} did not have role "${role}" in tenant "${tenant}"`);
       }
       return;

@@ -8,9 +8,9 @@
  * `prune` is set (the environment may hold someone else's configuration).
  */
 import type { ConditionSetRead, ConditionSetRuleRead, Permit, ResourceRead, RoleRead } from "permitio";
-import { PermitApiError } from "permitio";
+
 import { stableStringify } from "./authorizer";
-import { describePermitError } from "./permit-client";
+import { describePermitError, orMissing } from "./permit-client";
 import {
   validatePolicy,
   type ConditionSetPolicy,
@@ -51,17 +51,6 @@ export class PolicyApplyError extends Error {
 // Not re-exported by the package root in 2.7.6.
 type ResourceRoleRead = Awaited<ReturnType<Permit["api"]["resourceRoles"]["get"]>>;
 type RelationRead = Awaited<ReturnType<Permit["api"]["resourceRelations"]["get"]>>;
-
-const status = (err: unknown) => (err instanceof PermitApiError ? err.response?.status : undefined);
-
-async function orMissing<T>(call: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await call();
-  } catch (err) {
-    if (status(err) === 404) return undefined;
-    throw err;
-  }
-}
 
 /** Reads every page of a paginated list (the API's default page is smaller than what we need). */
 async function listAll<T>(fetch: (page: number, perPage: number) => Promise<T[]>): Promise<T[]> {

@@ -5,9 +5,9 @@
  * object already there (409) and a delete that finds it gone (404) count as done.
  */
 import type { Permit, RoleAssignmentRead } from "permitio";
-import { PermitApiError } from "permitio";
+
 import type { Logger } from "../logger";
-import { describePermitError, isPermitUnavailable, type PermitFailure } from "./permit-client";
+import { describePermitError, isPermitUnavailable, permitStatus, type PermitFailure } from "./permit-client";
 import {
   NoteAttribute,
   Relation,
@@ -37,8 +37,6 @@ export class PermitFactError extends Error {
     this.failure = failure;
   }
 }
-
-const httpStatus = (err: unknown): number | undefined => (err instanceof PermitApiError ? err.response?.status : undefined);
 
 export const instanceId = (type: Resource, key: string): string => `${type}:${key}`;
 
@@ -175,7 +173,7 @@ export class PermitFacts {
     try {
       return await call();
     } catch (err) {
-      const status = httpStatus(err);
+      const status = permitStatus(err);
       if (status !== undefined && done.includes(status)) return undefined;
       throw this.failed(operation, err);
     }
@@ -222,7 +220,7 @@ export class PermitFacts {
     try {
       await assign();
     } catch (err) {
-      const status = httpStatus(err);
+      const status = permitStatus(err);
       if (status === 409) return;
       if (status !== 404) throw this.failed(operation, err);
       // Sharing with someone who never signed in: Permit does not know the user yet. Create
