@@ -16,7 +16,6 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Permit, UserRead } from "permitio";
-
 import { ConfigError, loadConfig, usesEmbedded, type Config } from "../config";
 import { createLogger } from "../logger";
 import { createPermitClient, describePermitError, orMissing, permitStatus } from "./permit-client";

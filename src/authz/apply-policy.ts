@@ -8,7 +8,6 @@
  * `prune` is set (the environment may hold someone else's configuration).
  */
 import type { ConditionSetRead, ConditionSetRuleRead, Permit, ResourceRead, RoleRead } from "permitio";
-
 import { stableStringify } from "./authorizer";
 import { describePermitError, orMissing } from "./permit-client";
 import {

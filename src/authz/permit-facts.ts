@@ -5,7 +5,6 @@
  * object already there (409) and a delete that finds it gone (404) count as done.
  */
 import type { Permit, RoleAssignmentRead } from "permitio";
-
 import type { Logger } from "../logger";
 import { describePermitError, isPermitUnavailable, permitStatus, type PermitFailure } from "./permit-client";
 import {

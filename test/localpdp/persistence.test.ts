@@ -9,7 +9,8 @@ import { StateFileError } from "../../src/localpdp/persistence";
 import { API_KEY, applyTutorialPolicy, applyWorkspacePolicy, sdk, startHarness, syncUsers } from "./helpers";
 
 const ROOT = path.resolve(__dirname, "../..");
-const TSX = path.join(ROOT, "node_modules/.bin/tsx");
+/** `node --import tsx` rather than the tsx CLI, which would run the server in a grandchild that SIGKILL does not reach. */
+const NODE_ARGS = ["--import", "tsx", path.join(ROOT, "src/localpdp/main.ts")];
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 
 let dir: string;
@@ -28,7 +29,7 @@ interface Child {
 /** Starts `src/localpdp/main.ts` as `npm run pdp:local` would, and waits for its ready line. */
 function spawnPdp(statePath: string): Promise<Child> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(TSX, [path.join(ROOT, "src/localpdp/main.ts")], {
+    const proc = spawn(process.execPath, NODE_ARGS, {
       cwd: ROOT,
       env: { ...process.env, LOCAL_PDP_API_KEY: API_KEY, LOCAL_PDP_PORT: "0", LOCAL_PDP_STATE: statePath, LOG_LEVEL: "info" },
       stdio: ["ignore", "pipe", "pipe"],
@@ -57,7 +58,7 @@ function spawnPdp(statePath: string): Promise<Child> {
 
 function runToExit(statePath: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const proc = spawn(TSX, [path.join(ROOT, "src/localpdp/main.ts")], {
+    const proc = spawn(process.execPath, NODE_ARGS, {
       cwd: ROOT,
       env: { ...process.env, LOCAL_PDP_API_KEY: API_KEY, LOCAL_PDP_PORT: "0", LOCAL_PDP_STATE: statePath },
       stdio: ["ignore", "pipe", "pipe"],
