@@ -133,7 +133,7 @@ test("acknowledged writes survive kill -9 of the standalone server, including co
   const second = await spawnPdp(statePath);
   try {
     const permit = sdk(second.url);
-    const tuples = await permit.api.relationshipTuples.list({ subject: "workspaces:w1", perPage: 100 } as never);
+    const tuples = await permit.api.relationshipTuples.list({ subject: "workspaces:w1", perPage: 100 });
     expect(tuples).toHaveLength(60);
     expect(await permit.check("alice", "delete", "notes:k59")).toBe(true);
     expect(await permit.check("alice", "delete", "notes:k60")).toBe(false);

@@ -85,15 +85,15 @@ describe("workspace → note derivations (contract/policy.md)", () => {
     expect(await permit.check("owner", "delete", notes("gone"))).toBe(true);
     await permit.api.resourceInstances.delete("notes:gone");
     expect(await permit.check("owner", "delete", notes("gone"))).toBe(false);
-    const left = await permit.api.relationshipTuples.list({ object: "notes:gone" } as never);
+    const left = await permit.api.relationshipTuples.list({ object: "notes:gone" });
     expect(left).toEqual([]);
   });
 });
 
 describe("transitive derivations", () => {
   beforeAll(async () => {
-    await permit.api.resources.create({ key: "org", name: "Org", actions: { manage: {} }, roles: { admin: { name: "Admin", permissions: ["manage"] } } as never });
-    await permit.api.resources.create({ key: "folder", name: "Folder", actions: { read: {}, write: {} }, relations: { org: "org" } as never });
+    await permit.api.resources.create({ key: "org", name: "Org", actions: { manage: {} }, roles: { admin: { name: "Admin", permissions: ["manage"] } } });
+    await permit.api.resources.create({ key: "folder", name: "Folder", actions: { read: {}, write: {} }, relations: { org: "org" } });
     await permit.api.resourceRelations.create("folder", { key: "parent", name: "Parent", subject_resource: "folder" });
     await permit.api.resources.create({ key: "doc", name: "Doc", actions: { read: {}, write: {} } });
     await permit.api.resourceRelations.create("doc", { key: "parent", name: "Parent", subject_resource: "folder" });
@@ -151,7 +151,7 @@ describe("transitive derivations", () => {
 
 describe("no_direct_roles_on_object", () => {
   beforeAll(async () => {
-    await permit.api.resources.create({ key: "project", name: "Project", actions: { view: {}, edit: {} }, relations: { org: "org" } as never });
+    await permit.api.resources.create({ key: "project", name: "Project", actions: { view: {}, edit: {} }, relations: { org: "org" } });
     await permit.api.resourceRoles.create("project", { key: "viewer", name: "Viewer", permissions: ["view"] });
     await permit.api.resourceRoles.create("project", {
       key: "editor",
