@@ -183,7 +183,11 @@ export function updateResource(store: Store, at: string, key: string, body: Reso
   }
   const attributes = { ...current.attributes };
   for (const [attrKey, a] of Object.entries(body.attributes ?? {})) {
-    attributes[attrKey] = buildAttributes(store, { [attrKey]: a })[attrKey];
+    const existing = attributes[attrKey];
+    attributes[attrKey] =
+      existing && existing.type === a.type
+        ? { ...existing, description: a.description ?? existing.description }
+        : buildAttributes(store, { [attrKey]: a })[attrKey];
   }
   store.putResource({
     ...current,
