@@ -221,8 +221,9 @@ export class Persistence {
   /** Waits for pending writes, writes a final snapshot and closes the journal. */
   async close(): Promise<void> {
     if (this.closed) return;
-    while (this.flushing) await this.flushing;
+    // Refuse new appends first, then let the writes already accepted reach the disk.
     this.closed = true;
+    while (this.flushing) await this.flushing;
     try {
       if (!this.failure && this.journalBytes > 0) await this.compact();
     } catch (err) {

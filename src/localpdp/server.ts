@@ -29,7 +29,14 @@ function sameSecret(given: string, expected: string): boolean {
 }
 
 export function buildServer(ctx: PdpContext, apiKey: string, logger: ServerLogger): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, return503OnClosing: true, forceCloseConnections: true });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: BODY_LIMIT,
+    // Instance ids ("<type>:<key>") and user keys travel in paths; Fastify's default cap is 100.
+    maxParamLength: 2048,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  });
   const stats = new RequestStats();
 
   // JSON bodies, with an empty body (DELETE without payload) read as undefined and a parse
@@ -39,7 +46,8 @@ export function buildServer(ctx: PdpContext, apiKey: string, logger: ServerLogge
     const text = typeof body === "string" ? body : body.toString("utf8");
     if (text.trim() === "") return done(null, undefined);
     try {
-      done(null, JSON.parse(text));
+      // A "__proto__" key would become the prototype of the parsed object; drop such keys.
+      done(null, text.includes('"__proto__"') ? JSON.parse(text, (k: string, v: unknown) => (k === "__proto__" ? undefined : v)) : JSON.parse(text));
     } catch (err) {
       done(invalid(["body"], `malformed JSON: ${(err as Error).message}`, "value_error.jsondecode"), undefined);
     }

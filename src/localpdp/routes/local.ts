@@ -45,7 +45,8 @@ export function localRoutes(ctx: PdpContext, stats: RequestStats) {
         tenant: q.str("tenant"),
         allow: q.bool("allow"),
         since: since === undefined ? undefined : q.int("since", 0, 0, Number.MAX_SAFE_INTEGER),
-        limit: q.int("limit", 100, 1, ctx.decisions.capacity || 1),
+        // Larger limits are clamped: the log never holds more than its capacity anyway.
+        limit: Math.min(q.int("limit", 100, 1, Number.MAX_SAFE_INTEGER), Math.max(1, ctx.decisions.capacity)),
       });
       return { last_seq: ctx.decisions.lastSeq(), capacity: ctx.decisions.capacity, decisions };
     });
