@@ -185,6 +185,37 @@ describe("no_direct_roles_on_object", () => {
   });
 });
 
+describe("per-rule conditions on implicit grants", () => {
+  beforeAll(async () => {
+    await permit.api.resources.create({ key: "repo", name: "Repo", actions: { pull: {}, push: {} }, relations: { org: "org" } });
+    await permit.api.resourceRoles.create("repo", { key: "reader", name: "Reader", permissions: ["pull"] });
+    await permit.api.resourceRoles.create("repo", { key: "maintainer", name: "Maintainer", permissions: ["pull", "push"] });
+    await permit.api.resourceRoles.createRoleDerivation("repo", "maintainer", {
+      role: "admin",
+      on_resource: "org",
+      linked_by_relation: "org",
+      when: { no_direct_roles_on_object: true },
+    });
+    await syncUsers(permit, ["dev"]);
+    await permit.api.roleAssignments.assign({ user: "dev", role: "admin", resource_instance: "org:gamma", tenant: "default" });
+    await permit.api.relationshipTuples.create({ subject: "org:gamma", relation: "org", object: "repo:r1", tenant: "default" });
+    await permit.api.relationshipTuples.create({ subject: "org:gamma", relation: "org", object: "repo:r2", tenant: "default" });
+  });
+
+  test("`when` on one implicit grant suppresses only that derivation, only where a direct role exists", async () => {
+    await permit.api.roleAssignments.assign({ user: "dev", role: "reader", resource_instance: "repo:r1" });
+    expect(await permit.check("dev", "push", { type: "repo", key: "r1", tenant: "default" })).toBe(false);
+    expect(await permit.check("dev", "pull", { type: "repo", key: "r1", tenant: "default" })).toBe(true);
+    expect(await permit.check("dev", "push", { type: "repo", key: "r2", tenant: "default" })).toBe(true);
+  });
+
+  test("deleting the implicit grant removes the derived role", async () => {
+    await permit.api.resourceRoles.deleteRoleDerivation("repo", "maintainer", { role: "admin", on_resource: "org", linked_by_relation: "org" });
+    expect(await permit.check("dev", "push", { type: "repo", key: "r2", tenant: "default" })).toBe(false);
+    expect(await permit.check("dev", "pull", { type: "repo", key: "r1", tenant: "default" })).toBe(true);
+  });
+});
+
 describe("tenant isolation", () => {
   beforeAll(async () => {
     await permit.api.tenants.create({ key: "acme", name: "Acme" });
