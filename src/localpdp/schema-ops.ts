@@ -129,15 +129,22 @@ export function createResource(store: Store, at: string, key: string, body: Reso
   return getResource(store, key);
 }
 
-/** Inline relations first (inline roles may derive through them), then inline roles (upserted). */
+/**
+ * Inline relations first (inline roles may derive through them), then inline roles (upserted)
+ * without their derivations, then the derivations: roles of one body may derive from each other.
+ */
 function applyNested(store: Store, at: string, key: string, body: ResourceBody): void {
   for (const [relation, subject] of Object.entries(body.relations ?? {})) {
     if (getResource(store, key).relations[relation]) continue;
     createRelation(store, at, key, { key: relation, subject_resource: subject });
   }
   for (const role of body.roles ?? []) {
-    if (getResource(store, key).roles[role.key]) updateResourceRole(store, at, key, role.key, role);
-    else createResourceRole(store, at, key, role);
+    const withoutDerivations = { ...role, granted_to: undefined };
+    if (getResource(store, key).roles[role.key]) updateResourceRole(store, at, key, role.key, withoutDerivations);
+    else createResourceRole(store, at, key, withoutDerivations);
+  }
+  for (const role of body.roles ?? []) {
+    if (role.granted_to) updateResourceRole(store, at, key, role.key, { granted_to: role.granted_to });
   }
 }
 

@@ -121,6 +121,23 @@ describe("status codes the SDK expects", () => {
     });
     expect(restored.granted_to?.users_with_role).toMatchObject([{ role: "viewer", on_resource: "workspaces", linked_by_relation: "parent" }]);
 
+    // Inline roles of one body may derive from each other, whatever their order.
+    const inline = await permit.api.resources.create({
+      key: "box",
+      name: "Box",
+      actions: { open: {} },
+      relations: { parent: "box" },
+      roles: {
+        viewer: { name: "Viewer", permissions: ["open"], granted_to: { users_with_role: [{ role: "keeper", on_resource: "box", linked_by_relation: "parent" }] } },
+        keeper: { name: "Keeper", permissions: ["open"] },
+      },
+    });
+    expect(Object.keys(inline.roles ?? {}).sort()).toEqual(["keeper", "viewer"]);
+    await permit.api.roleAssignments.assign({ user: "bob", role: "keeper", resource_instance: "box:outer", tenant: "default" });
+    await permit.api.relationshipTuples.create({ subject: "box:outer", relation: "parent", object: "box:inner", tenant: "default" });
+    expect(await permit.check("bob", "open", { type: "box", key: "inner", tenant: "default" })).toBe(true);
+    expect(await permit.check("alice", "open", { type: "box", key: "inner", tenant: "default" })).toBe(false);
+
     await permit.api.resources.create({ key: "scratch", name: "Scratch", actions: { go: {} } });
     await permit.api.roles.assignPermissions("admin", ["scratch:go"]);
     expect((await h.raw("DELETE", `${SCHEMA}/resources/scratch`)).status).toBe(204);
