@@ -50,11 +50,21 @@ describe("loadConfig", () => {
     [{ HANKO_SESSION_CHECK: "remote" }, "HANKO_SESSION_CHECK"],
     [{ PERMIT_TIMEOUT_MS: "5" }, "PERMIT_TIMEOUT_MS"],
     [{ PERMIT_API_KEY: "k" }, "PERMIT_PDP_URL"],
+    [{ CORS_ORIGINS: "not an origin" }, "CORS_ORIGINS"],
+    [{ CORS_ORIGINS: "https://app.example.com/path" }, "CORS_ORIGINS"],
     [{ NODE_ENV: "production" }, "DATABASE_URL"],
     [{ NODE_ENV: "production", DATABASE_URL: "postgres://db/x" }, "HANKO_API_URL"],
     [{ NODE_ENV: "production", DATABASE_URL: "postgres://db/x", HANKO_API_URL: "https://h" }, "PERMIT_API_KEY"],
   ])("refuses %j naming %s", (env, variable) => {
     expectConfigError(env, variable);
+  });
+
+  it("reads CORS origins as a list", () => {
+    expect(loadConfig({}).corsOrigins).toEqual([]);
+    expect(loadConfig({ CORS_ORIGINS: "https://a.example.com, http://localhost:3000" }).corsOrigins).toEqual([
+      "https://a.example.com",
+      "http://localhost:3000",
+    ]);
   });
 
   it("never echoes a database URL, which carries a password", () => {

@@ -35,6 +35,8 @@ export interface Config {
     maxDepth: number;
     maxComplexity: number;
   };
+  /** Browser origins allowed to call the API cross-origin (`CORS_ORIGINS`, comma-separated); none by default. */
+  corsOrigins: string[];
 }
 
 export class ConfigError extends Error {
@@ -84,6 +86,22 @@ function baseUrl(env: Env, name: string): string | undefined {
   return raw.replace(/\/+$/, "");
 }
 
+function origins(env: Env, name: string): string[] {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return [];
+  return raw.split(",").map((item) => {
+    const origin = item.trim();
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      throw new ConfigError(name, `must list origins like https://app.example.com (got "${origin}")`);
+    }
+    if (url.origin !== origin.replace(/\/$/, "")) throw new ConfigError(name, `must list bare origins, without a path (got "${origin}")`);
+    return url.origin;
+  });
+}
+
 function databaseUrl(env: Env): string | undefined {
   const raw = nonEmpty(env, "DATABASE_URL");
   if (raw === undefined) return undefined;
@@ -121,6 +139,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxDepth: integer(env, "GRAPHQL_MAX_DEPTH", 8, 2, 50),
       maxComplexity: integer(env, "GRAPHQL_MAX_COMPLEXITY", 5000, 10, 1_000_000),
     },
+    corsOrigins: origins(env, "CORS_ORIGINS"),
   };
 
   const permitSet = [config.permit.apiKey, config.permit.pdpUrl, config.permit.apiUrl].filter(Boolean).length;

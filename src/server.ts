@@ -4,6 +4,7 @@
  * issuer is in use.
  */
 import { ApolloServer } from "@apollo/server";
+import cors from "@fastify/cors";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from "@as-integrations/fastify";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -53,6 +54,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1_048_576,
   });
+
+  // Browsers on other origins only when listed; mobile apps and servers are not subject to CORS.
+  await app.register(cors, { origin: config.corsOrigins.length > 0 ? config.corsOrigins : false, credentials: true, maxAge: 600 });
 
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });

@@ -6,7 +6,7 @@ let api: TestApi;
 let token: string;
 
 beforeAll(async () => {
-  api = await startTestApi({ GRAPHQL_MAX_DEPTH: "5", GRAPHQL_MAX_COMPLEXITY: "300" });
+  api = await startTestApi({ GRAPHQL_MAX_DEPTH: "5", GRAPHQL_MAX_COMPLEXITY: "300", CORS_ORIGINS: "https://app.example.com" });
   token = await api.token("limits@example.com");
 });
 afterAll(() => api.stop());
@@ -50,5 +50,17 @@ describe("operation limits", () => {
     });
     expect(simple.status).toBeGreaterThanOrEqual(400);
     expect(simple.status).toBeLessThan(500);
+  });
+
+  it("answers CORS preflights for listed origins only", async () => {
+    const preflight = (origin: string) =>
+      api.http("/graphql", {
+        method: "OPTIONS",
+        headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type,authorization" },
+      });
+    const listed = await preflight("https://app.example.com");
+    expect(listed.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    const other = await preflight("https://evil.example.com");
+    expect(other.headers.get("access-control-allow-origin")).toBeNull();
   });
 });
