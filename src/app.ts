@@ -80,6 +80,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       permit,
       permitFacts,
       userSync,
+      delivery,
       devIssuer: embedded.devIssuer,
     });
     await app.listen({ host: config.host, port: config.port });

@@ -10,7 +10,7 @@ import { fastifyApolloDrainPlugin, fastifyApolloHandler } from "@as-integrations
 import type { IncomingMessage, ServerResponse } from "node:http";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type RawServerDefault } from "fastify";
 import { applyMiddleware } from "graphql-middleware";
-import { Registry, collectDefaultMetrics, Counter, Histogram } from "prom-client";
+import { Registry, collectDefaultMetrics, Counter, Gauge, Histogram } from "prom-client";
 import type { DataSource } from "typeorm";
 import type { Permit } from "permitio";
 import { extractSessionToken } from "./auth/extract-token";
@@ -32,6 +32,7 @@ import { createLoaders } from "./graphql/loaders";
 import { buildApiSchema } from "./graphql/schema";
 import type { Services } from "./graphql/services";
 import type { Logger } from "./logger";
+import type { FactDelivery } from "./outbox/delivery";
 
 export interface ServerDeps {
   config: Config;
@@ -43,6 +44,7 @@ export interface ServerDeps {
   permit: Permit;
   permitFacts: PermitFacts;
   userSync: UserSync;
+  delivery: FactDelivery;
   devIssuer?: DevHankoIssuer;
 }
 
@@ -65,6 +67,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     help: "GraphQL HTTP requests by status",
     labelNames: ["status"],
     registers: [metrics],
+  });
+  new Gauge({
+    name: "permit_outbox_pending",
+    help: "Facts recorded for the policy decision point and not yet acknowledged by it",
+    registers: [metrics],
+    async collect() {
+      this.set(await deps.delivery.pending());
+    },
   });
   const authzFailures = new Counter({
     name: "authz_unavailable_total",

@@ -62,7 +62,7 @@ export class FactDelivery {
     await this.draining;
   }
 
-  /** Number of facts not yet acknowledged (for /readyz and metrics). */
+  /** Number of facts not yet acknowledged (the `permit_outbox_pending` metric). */
   async pending(): Promise<number> {
     const [row] = await this.ds.query(`SELECT count(*)::int AS n FROM permit_outbox WHERE delivered_at IS NULL`);
     return row.n as number;

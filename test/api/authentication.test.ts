@@ -161,6 +161,8 @@ describe("health", () => {
   it("/metrics exposes Prometheus text", async () => {
     const res = await api.http("/metrics");
     expect(res.status).toBe(200);
-    expect(await res.text()).toContain("graphql_request_duration_seconds");
+    const text = await res.text();
+    expect(text).toContain("graphql_request_duration_seconds");
+    expect(text).toMatch(/^permit_outbox_pending 0$/m);
   });
 });
