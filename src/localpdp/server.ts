@@ -33,7 +33,7 @@ export function buildServer(ctx: PdpContext, apiKey: string, logger: ServerLogge
     logger: false,
     bodyLimit: BODY_LIMIT,
     // Instance ids ("<type>:<key>") and user keys travel in paths; Fastify's default cap is 100.
-    maxParamLength: 2048,
+    routerOptions: { maxParamLength: 2048 },
     return503OnClosing: true,
     forceCloseConnections: true,
   });
