@@ -35,4 +35,12 @@ export default tseslint.config(
     languageOptions: { globals: { module: "writable", require: "readonly", __dirname: "readonly" }, sourceType: "commonjs" },
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },
+  {
+    // The explorer page's script runs in the browser as an ES module.
+    files: ["src/explorer/static/**/*.js"],
+    languageOptions: {
+      sourceType: "module",
+      globals: { window: "readonly", document: "readonly", fetch: "readonly", sessionStorage: "readonly" },
+    },
+  },
 );

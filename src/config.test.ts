@@ -48,6 +48,9 @@ describe("loadConfig", () => {
     [{ HANKO_API_URL: "ftp://hanko" }, "HANKO_API_URL"],
     [{ HANKO_SESSION_CHECK: "sometimes" }, "HANKO_SESSION_CHECK"],
     [{ HANKO_SESSION_CHECK: "remote" }, "HANKO_SESSION_CHECK"],
+    [{ HANKO_PUBLIC_URL: "https://login.example.com" }, "HANKO_PUBLIC_URL"],
+    [{ HANKO_API_URL: "https://h", HANKO_PUBLIC_URL: "login.example.com" }, "HANKO_PUBLIC_URL"],
+    [{ EXPLORER: "yes" }, "EXPLORER"],
     [{ PERMIT_TIMEOUT_MS: "5" }, "PERMIT_TIMEOUT_MS"],
     [{ PERMIT_API_KEY: "k" }, "PERMIT_PDP_URL"],
     [{ CORS_ORIGINS: "not an origin" }, "CORS_ORIGINS"],
@@ -65,6 +68,22 @@ describe("loadConfig", () => {
       "https://a.example.com",
       "http://localhost:3000",
     ]);
+  });
+
+  it("takes the browser's Hanko URL from HANKO_PUBLIC_URL, else HANKO_API_URL", () => {
+    expect(loadConfig({}).hanko.publicUrl).toBeUndefined();
+    expect(loadConfig({ HANKO_API_URL: "http://hanko:8000" }).hanko.publicUrl).toBe("http://hanko:8000");
+    expect(loadConfig({ HANKO_API_URL: "http://hanko:8000", HANKO_PUBLIC_URL: "https://login.example.com/" }).hanko.publicUrl).toBe(
+      "https://login.example.com",
+    );
+  });
+
+  it("serves the explorer by default outside production only, and EXPLORER overrides", () => {
+    const production = { NODE_ENV: "production", DATABASE_URL: "postgres://db/x", HANKO_API_URL: "https://h", PERMIT_API_KEY: "k", PERMIT_PDP_URL: "http://p", PERMIT_API_URL: "https://a" };
+    expect(loadConfig({}).explorer).toBe(true);
+    expect(loadConfig({ EXPLORER: "off" }).explorer).toBe(false);
+    expect(loadConfig(production).explorer).toBe(false);
+    expect(loadConfig({ ...production, EXPLORER: "on" }).explorer).toBe(true);
   });
 
   it("never echoes a database URL, which carries a password", () => {

@@ -16,6 +16,8 @@ export interface Config {
   hanko: {
     /** Base URL of the Hanko API; undefined → the dev issuer inside this process. */
     apiUrl?: string;
+    /** Base URL the browser uses for Hanko (the explorer's sign-in); defaults to `apiUrl`. */
+    publicUrl?: string;
     audience: string;
     issuer?: string;
     /** `remote` additionally validates the session with Hanko (revocation), cached briefly. */
@@ -37,6 +39,8 @@ export interface Config {
   };
   /** Browser origins allowed to call the API cross-origin (`CORS_ORIGINS`, comma-separated); none by default. */
   corsOrigins: string[];
+  /** Serve the GraphiQL explorer at `/explorer` (`EXPLORER`); on by default outside production. */
+  explorer: boolean;
 }
 
 export class ConfigError extends Error {
@@ -123,6 +127,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: databaseUrl(env),
     hanko: {
       apiUrl: baseUrl(env, "HANKO_API_URL"),
+      publicUrl: baseUrl(env, "HANKO_PUBLIC_URL") ?? baseUrl(env, "HANKO_API_URL"),
       audience: nonEmpty(env, "HANKO_AUDIENCE") ?? "notes-api",
       issuer: nonEmpty(env, "HANKO_ISSUER"),
       sessionCheck: oneOf(env, "HANKO_SESSION_CHECK", ["remote", "off"] as const, "off"),
@@ -140,6 +145,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxComplexity: integer(env, "GRAPHQL_MAX_COMPLEXITY", 5000, 10, 1_000_000),
     },
     corsOrigins: origins(env, "CORS_ORIGINS"),
+    explorer: oneOf(env, "EXPLORER", ["on", "off"] as const, nodeEnv === "production" ? "off" : "on") === "on",
   };
 
   const permitSet = [config.permit.apiKey, config.permit.pdpUrl, config.permit.apiUrl].filter(Boolean).length;
@@ -149,6 +155,10 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (config.hanko.sessionCheck === "remote" && !config.hanko.apiUrl) {
     throw new ConfigError("HANKO_SESSION_CHECK", "=remote needs HANKO_API_URL");
+  }
+  if (nonEmpty(env, "HANKO_PUBLIC_URL") && !config.hanko.apiUrl) {
+    // The dev issuer has no browser-facing Hanko; a public URL without the API URL is a mistake.
+    throw new ConfigError("HANKO_PUBLIC_URL", "needs HANKO_API_URL");
   }
   if (nodeEnv === "production") {
     for (const [name, value] of [

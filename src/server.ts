@@ -1,7 +1,7 @@
 /**
  * Fastify + Apollo Server. Routes: POST/GET /graphql, /healthz (process up), /readyz
- * (database reachable), /metrics (Prometheus), and the dev Hanko routes when the embedded
- * issuer is in use.
+ * (database reachable), /metrics (Prometheus), the dev Hanko routes when the embedded
+ * issuer is in use, and the GraphiQL explorer at /explorer unless turned off.
  */
 import { ApolloServer } from "@apollo/server";
 import cors from "@fastify/cors";
@@ -24,8 +24,9 @@ import type { UserSync } from "./authz/user-sync";
 import type { Config } from "./config";
 import type { RequestContext } from "./context";
 import type { DevHankoIssuer } from "./dev/hanko-issuer";
-import { registerDevHankoRoutes } from "./dev/hanko-routes";
+import { DEV_TOKEN_PATH, registerDevHankoRoutes } from "./dev/hanko-routes";
 import { AppError, ErrorCode, isAppError } from "./errors";
+import { registerExplorer } from "./explorer";
 import { createFormatError } from "./graphql/format-error";
 import { complexityLimitPlugin, depthLimit } from "./graphql/limits";
 import { createLoaders } from "./graphql/loaders";
@@ -92,7 +93,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     plugins: [
       fastifyApolloDrainPlugin(app),
       complexityLimitPlugin(schema, config.limits.maxComplexity),
-      ...(config.nodeEnv === "production" ? [ApolloServerPluginLandingPageDisabled()] : []),
+      // Apollo's landing page loads Sandbox from a CDN; the explorer at /explorer works offline.
+      ApolloServerPluginLandingPageDisabled(),
       {
         async requestDidStart() {
           return {
@@ -148,6 +150,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.get("/metrics", async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
 
   if (deps.devIssuer) registerDevHankoRoutes(app, deps.devIssuer, { nodeEnv: config.nodeEnv });
+  if (config.explorer) {
+    registerExplorer(app, {
+      graphqlPath: "/graphql",
+      signIn: deps.devIssuer ? { kind: "dev", tokenPath: DEV_TOKEN_PATH } : { kind: "hanko", publicUrl: config.hanko.publicUrl! },
+    });
+  }
   return app;
 }
 

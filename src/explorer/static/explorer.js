@@ -1,0 +1,192 @@
+// The explorer page's script. It is a served file, not an inline script, because the page's
+// Content-Security-Policy allows scripts from this server only. React, ReactDOM and GraphiQL
+// are the globals of the UMD bundles that the page loads before this module runs.
+const { React, ReactDOM, GraphiQL } = window;
+
+const settings = document.body.dataset;
+const DEV_TOKEN_KEY = "notes-explorer.dev-token";
+// hanko-elements keeps its session token in sessionStorage under this key (its `storageKey`).
+const HANKO_STORAGE_KEY = "hanko";
+
+const DEFAULT_QUERY = `# Run with Ctrl-Enter (or the ▶ button) once signed in above.
+# viewerCan comes from the same Permit.io decisions that enforce access.
+query Overview {
+  me {
+    email
+    roles
+  }
+  notes(first: 10) {
+    edges {
+      node {
+        id
+        title
+        updatedAt
+        viewerCan {
+          get
+          put
+          delete
+        }
+      }
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}
+`;
+
+const ui = {
+  viewer: document.getElementById("viewer"),
+  signOut: document.getElementById("sign-out"),
+  error: document.getElementById("sign-in-error"),
+  devForm: document.getElementById("dev-sign-in"),
+  devEmail: document.getElementById("dev-email"),
+  hankoPanel: document.getElementById("hanko-sign-in"),
+};
+
+/**
+ * The current sign-in: `token()` is the session token or null, `forget()` drops it from this
+ * tab, `signOut()` ends the session.
+ */
+let session = { token: () => null, forget: () => undefined, signOut: async () => undefined };
+
+function showError(message) {
+  ui.error.textContent = message ?? "";
+  ui.error.hidden = !message;
+}
+
+function showSignedIn(me) {
+  const roles = me.roles.length > 0 ? me.roles.join(", ") : "none";
+  ui.viewer.textContent = `Signed in as ${me.email ?? "(no email)"} · roles: ${roles}`;
+  ui.signOut.hidden = false;
+  if (ui.devForm) ui.devForm.hidden = true;
+  if (ui.hankoPanel) ui.hankoPanel.hidden = true;
+  showError(null);
+}
+
+function showSignedOut(message) {
+  ui.viewer.textContent = "Not signed in: operations answer UNAUTHENTICATED.";
+  ui.signOut.hidden = true;
+  if (ui.devForm) ui.devForm.hidden = false;
+  if (ui.hankoPanel) ui.hankoPanel.hidden = false;
+  showError(message);
+}
+
+/**
+ * POSTs one GraphQL request with the session token as a bearer header. Cookies are never sent
+ * (`credentials: "omit"`): the API also accepts a `hanko` cookie, and the explorer must not
+ * depend on one.
+ */
+async function postGraphQL(params, headers = {}) {
+  const token = session.token();
+  const response = await fetch(settings.graphqlPath, {
+    method: "POST",
+    credentials: "omit",
+    headers: {
+      "content-type": "application/json",
+      accept: "application/json",
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...headers,
+    },
+    body: JSON.stringify(params),
+  });
+  const text = await response.text();
+  let payload;
+  try {
+    payload = JSON.parse(text);
+  } catch {
+    payload = { errors: [{ message: `HTTP ${response.status}: ${text.slice(0, 500)}` }] };
+  }
+  // 401: the token no longer verifies (expired or revoked). Drop it rather than resend it.
+  if (response.status === 401 && token) {
+    session.forget();
+    showSignedOut("The session token was refused (HTTP 401); sign in again.");
+  }
+  return payload;
+}
+
+async function refreshViewer() {
+  if (!session.token()) {
+    showSignedOut(null);
+    return;
+  }
+  try {
+    const payload = await postGraphQL({ query: "query ExplorerViewer { me { email roles } }", operationName: "ExplorerViewer" });
+    if (payload.data?.me) showSignedIn(payload.data.me);
+    else showSignedOut(payload.errors?.[0]?.message ?? "Could not read the signed-in user.");
+  } catch (error) {
+    showSignedOut(`The API did not answer: ${error.message}`);
+  }
+}
+
+/** Dev issuer: an email is exchanged for a token at the API's dev token route. */
+function startDevSession() {
+  ui.devForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const response = await fetch(settings.tokenPath, {
+        method: "POST",
+        credentials: "omit",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: ui.devEmail.value.trim() }),
+      });
+      const body = await response.json().catch(() => null);
+      if (!response.ok || typeof body?.token !== "string") {
+        showError(body?.error?.message ?? `Sign-in failed (HTTP ${response.status}).`);
+        return;
+      }
+      sessionStorage.setItem(DEV_TOKEN_KEY, body.token);
+      await refreshViewer();
+    } catch (error) {
+      showError(`Sign-in failed: ${error.message}`);
+    }
+  });
+  const forget = () => sessionStorage.removeItem(DEV_TOKEN_KEY);
+  return { token: () => sessionStorage.getItem(DEV_TOKEN_KEY), forget, signOut: async () => forget() };
+}
+
+/** Real Hanko: the <hanko-auth> element runs the passkey flow against HANKO_PUBLIC_URL. */
+async function startHankoSession() {
+  const { register } = await import("./hanko-elements.js");
+  const { hanko } = await register(settings.hankoUrl, { sessionTokenLocation: "sessionStorage", storageKey: HANKO_STORAGE_KEY });
+  hanko.onSessionCreated(() => void refreshViewer());
+  hanko.onSessionExpired(() => showSignedOut("The Hanko session expired; sign in again."));
+  hanko.onUserLoggedOut(() => showSignedOut(null));
+  const forget = () => sessionStorage.removeItem(HANKO_STORAGE_KEY);
+  return {
+    // hanko-elements 2.7.0's getSessionToken() reads only the cookie, even with
+    // sessionTokenLocation "sessionStorage"; the token is then in sessionStorage.
+    token: () => hanko.getSessionToken() || sessionStorage.getItem(HANKO_STORAGE_KEY),
+    forget,
+    signOut: async () => {
+      try {
+        await hanko.logout();
+      } finally {
+        // logout() leaves the token in place when Hanko cannot be reached.
+        forget();
+      }
+    },
+  };
+}
+
+ui.signOut.addEventListener("click", async () => {
+  try {
+    await session.signOut();
+    showSignedOut(null);
+  } catch (error) {
+    showSignedOut(`Signed out here; Hanko answered: ${error.message}`);
+  }
+});
+
+const fetcher = (params, options) => postGraphQL(params, options?.headers);
+ReactDOM.createRoot(document.getElementById("graphiql")).render(
+  React.createElement(GraphiQL, { fetcher, defaultQuery: DEFAULT_QUERY, defaultEditorToolsVisibility: false }, React.createElement(GraphiQL.Logo, null, "Notes API")),
+);
+
+try {
+  session = settings.signIn === "hanko" ? await startHankoSession() : startDevSession();
+  await refreshViewer();
+} catch (error) {
+  showSignedOut(`Sign-in is unavailable: ${error.message}`);
+}
