@@ -105,8 +105,9 @@ export function renderExplorerPage(template: string, values: Record<string, stri
 /**
  * The page's policy: scripts, styles, fonts and images from this server only (GraphiQL's CSS
  * embeds its fonts and icons as data: URLs); requests to this server and, with real Hanko, to
- * Hanko. The nonce admits the `<style>` elements hanko-elements puts in its shadow root (it
- * copies the nonce of the `<hanko-auth>` element); no inline script is allowed at all.
+ * Hanko. The nonce admits the `<style>` elements that hanko-elements (from the `<hanko-auth>`
+ * element's nonce) and GraphiQL's dialogs (from the page script) add; no inline script is
+ * allowed at all.
  */
 export function contentSecurityPolicy(nonce: string, hankoOrigin?: string): string {
   return [

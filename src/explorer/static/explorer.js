@@ -4,12 +4,16 @@
 const { React, ReactDOM, GraphiQL } = window;
 
 const settings = document.body.dataset;
+
+// GraphiQL's dialogs (Radix, via react-remove-scroll) add a <style> element and give it the
+// nonce found in this global; without it the page's style-src refuses that style.
+window.__webpack_nonce__ = document.getElementById("explorer-style").nonce;
 const DEV_TOKEN_KEY = "notes-explorer.dev-token";
 // hanko-elements keeps its session token in sessionStorage under this key (its `storageKey`).
 const HANKO_STORAGE_KEY = "hanko";
 
-const DEFAULT_QUERY = `# Run with Ctrl-Enter (or the ▶ button) once signed in above.
-# viewerCan comes from the same Permit.io decisions that enforce access.
+const DEFAULT_QUERY = `# Sign in above, then run with Ctrl-Enter or ▶.
+# viewerCan: what Permit.io allows you on each note.
 query Overview {
   me {
     email
@@ -181,7 +185,7 @@ ui.signOut.addEventListener("click", async () => {
 
 const fetcher = (params, options) => postGraphQL(params, options?.headers);
 ReactDOM.createRoot(document.getElementById("graphiql")).render(
-  React.createElement(GraphiQL, { fetcher, defaultQuery: DEFAULT_QUERY, defaultEditorToolsVisibility: false }, React.createElement(GraphiQL.Logo, null, "Notes API")),
+  React.createElement(GraphiQL, { fetcher, defaultQuery: DEFAULT_QUERY, defaultEditorToolsVisibility: false }, React.createElement(GraphiQL.Logo, null, "GraphiQL")),
 );
 
 try {
