@@ -8,6 +8,7 @@ const settings = document.body.dataset;
 // GraphiQL's dialogs (Radix, via react-remove-scroll) add a <style> element and give it the
 // nonce found in this global; without it the page's style-src refuses that style.
 window.__webpack_nonce__ = document.getElementById("explorer-style").nonce;
+
 const DEV_TOKEN_KEY = "notes-explorer.dev-token";
 // hanko-elements keeps its session token in sessionStorage under this key (its `storageKey`).
 const HANKO_STORAGE_KEY = "hanko";
