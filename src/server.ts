@@ -129,9 +129,15 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     };
   };
 
-  app.route({
+  app.route<{ Reply: string }>({
     url: "/graphql",
     method: ["GET", "POST", "OPTIONS"],
+    // A person opening the endpoint in a browser (a page request, no query) is shown the explorer.
+    preHandler: async (request, reply) => {
+      const opensInBrowser =
+        request.method === "GET" && !(request.query as { query?: string }).query && request.headers.accept?.includes("text/html");
+      if (config.explorer && opensInBrowser) return reply.redirect("/explorer", 302);
+    },
     handler: fastifyApolloHandler(apollo, { context }),
   });
   app.addHook("onResponse", async (request, reply) => {

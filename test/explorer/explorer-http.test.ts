@@ -232,13 +232,16 @@ describe("EXPLORER=off", () => {
       });
     }
     expect((await off.http("/healthz")).status).toBe(200);
+    // Nor does a browser's GET /graphql lead to a page.
+    expect((await off.http("/graphql", { headers: { accept: "text/html" }, redirect: "manual" })).status).toBe(400);
   });
 });
 
 describe("Apollo's landing page", () => {
   it("is gone: a browser's GET /graphql gets no page that loads Sandbox from a CDN", async () => {
-    const response = await dev.http("/graphql", { headers: { accept: "text/html" } });
-    expect(response.headers.get("content-type") ?? "").not.toContain("text/html");
+    const response = await dev.http("/graphql", { headers: { accept: "text/html" }, redirect: "manual" });
+    expect(response.status).toBe(302);
+    expect(response.headers.get("location")).toBe("/explorer");
     expect(await response.text()).not.toMatch(/sandbox|cdn/i);
     // The API itself still answers GET queries.
     const query = await dev.http(`/graphql?query=${encodeURIComponent("{ __typename }")}`, { headers: { "apollo-require-preflight": "1" } });
