@@ -6,13 +6,10 @@ import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import type { Permit } from "permitio";
-import { startLocalPdp } from "../localpdp";
+import { startPolicyPdp } from "../../test/support/policy-pdp";
 import { CommandError, UsageError, main, parseArgs, parseAttributeValue, runCommand } from "./admin-cli";
-import { applyPolicy } from "./apply-policy";
 import { Authorizer } from "./authorizer";
-import { createPermitClient } from "./permit-client";
 import { PermitFacts } from "./permit-facts";
-import { policy } from "./policy";
 
 const API_KEY = "admin-cli-test-key";
 const TENANT = "default";
@@ -23,9 +20,7 @@ let permit: Permit;
 let facts: PermitFacts;
 
 beforeAll(async () => {
-  pdp = await startLocalPdp({ apiKey: API_KEY, port: 0 });
-  permit = createPermitClient({ apiKey: API_KEY, pdpUrl: pdp.url, apiUrl: pdp.url, timeoutMs: 2000 }, silent);
-  await applyPolicy(permit, policy, { tenant: TENANT });
+  ({ pdp, permit } = await startPolicyPdp(API_KEY, TENANT));
   facts = new PermitFacts({ permit, tenant: TENANT });
   await facts.syncUser({ key: "hanko-ann", email: "Ann@Example.com" });
   await facts.syncUser({ key: "hanko-ben", email: "ben@example.com" });

@@ -2,13 +2,11 @@ import net from "node:net";
 import pino from "pino";
 import type { Permit } from "permitio";
 import { PermitConnectionError } from "permitio";
+import { startPolicyPdp } from "../../test/support/policy-pdp";
 import { ErrorCode, isAppError } from "../errors";
-import { startLocalPdp } from "../localpdp";
-import { applyPolicy } from "./apply-policy";
 import { Authorizer, checkCacheKey } from "./authorizer";
 import { createPermitClient } from "./permit-client";
 import { PermitFacts } from "./permit-facts";
-import { policy } from "./policy";
 
 const silent = pino({ level: "silent" });
 
@@ -140,9 +138,7 @@ describe("Authorizer against the local PDP", () => {
   }
 
   beforeAll(async () => {
-    pdp = await startLocalPdp({ apiKey: API_KEY, port: 0 });
-    permit = createPermitClient({ apiKey: API_KEY, pdpUrl: pdp.url, apiUrl: pdp.url, timeoutMs: 2000 }, silent);
-    await applyPolicy(permit, policy, { tenant: "default" });
+    ({ pdp, permit } = await startPolicyPdp(API_KEY));
     const facts = new PermitFacts({ permit, tenant: "default" });
     for (const key of ["alice", "bob", "carol", "dave"]) await facts.syncUser({ key, email: `${key}@example.com` });
     await permit.api.roleAssignments.assign({ user: "carol", role: "admin", tenant: "default" });

@@ -5,12 +5,11 @@
 import net from "node:net";
 import pino from "pino";
 import type { Permit } from "permitio";
-import { startLocalPdp } from "../localpdp";
-import { applyPolicy } from "./apply-policy";
+import { startPolicyPdp } from "../../test/support/policy-pdp";
 import { Authorizer } from "./authorizer";
 import { createPermitClient } from "./permit-client";
 import { PermitFactError, PermitFacts } from "./permit-facts";
-import { WorkspaceRole, policy } from "./policy";
+import { WorkspaceRole } from "./policy";
 
 const API_KEY = "permit-facts-test-key";
 const TENANT = "default";
@@ -21,9 +20,7 @@ let permit: Permit;
 let facts: PermitFacts;
 
 beforeAll(async () => {
-  pdp = await startLocalPdp({ apiKey: API_KEY, port: 0 });
-  permit = createPermitClient({ apiKey: API_KEY, pdpUrl: pdp.url, apiUrl: pdp.url, timeoutMs: 2000 }, silent);
-  await applyPolicy(permit, policy, { tenant: TENANT });
+  ({ pdp, permit } = await startPolicyPdp(API_KEY, TENANT));
   facts = new PermitFacts({ permit, tenant: TENANT, logger: silent });
 });
 afterAll(() => pdp?.close());

@@ -3,12 +3,10 @@
  * the configured timeout — never an allow, never a silent FORBIDDEN/NOT_FOUND — and the
  * next request after the outage works again.
  */
-import { startLocalPdp, type LocalPdp } from "../../src/localpdp";
-import { applyPolicy } from "../../src/authz/apply-policy";
-import { policy } from "../../src/authz/policy";
+import type { LocalPdp } from "../../src/localpdp";
 import { CreateNoteDocument, MeDocument, NoteDocument, NotesDocument } from "../generated/graphql";
 import { codes, startTestApi, type TestApi } from "../support/api";
-import { permitAdmin } from "../support/permit";
+import { startPolicyPdp } from "../support/policy-pdp";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
 
 const API_KEY = "test_outage_key";
@@ -19,9 +17,7 @@ let api: TestApi;
 let alice: string;
 
 beforeAll(async () => {
-  pdp = await startLocalPdp({ apiKey: API_KEY, port: 0 });
-  const admin = permitAdmin({ apiKey: API_KEY, pdpUrl: pdp.url, apiUrl: pdp.url });
-  await applyPolicy(admin, policy, { tenant: "default" });
+  ({ pdp } = await startPolicyPdp(API_KEY));
   proxy = await startTcpProxy(new URL(pdp.url));
   api = await startTestApi({
     PERMIT_API_KEY: API_KEY,
