@@ -84,6 +84,10 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       devIssuer: embedded.devIssuer,
     });
     await app.listen({ host: config.host, port: config.port });
+    if (embedded.devIssuer && !["127.0.0.1", "localhost", "::1"].includes(config.host)) {
+      // POST /dev/token mints a session for any email: fine on loopback, not on a shared network.
+      logger.warn({ host: config.host }, "the dev Hanko issuer is reachable beyond this machine; set HANKO_API_URL outside local development");
+    }
     stops.push(() => app.close());
     const { port } = app.server.address() as AddressInfo;
     const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
