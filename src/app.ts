@@ -66,7 +66,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     const delivery = new FactDelivery(dataSource, createFactSink(permitFacts), logger);
     delivery.start();
     stops.push(() => delivery.stop());
-    const services = createServices(dataSource, delivery, logger);
+    const services = createServices(dataSource, delivery);
     const userSync = new UserSync(dataSource, permitFacts, logger);
 
     // The dev issuer's JWKS is served by this very server, so its URL is known only after listen().

@@ -89,6 +89,15 @@ export class Authorizer {
     return this.loader.load({ action, resource: { type: resource.type, key: resource.key, attributes: resource.attributes } });
   }
 
+  /**
+   * Starts checks whose answers a later `can` in this request will want, so they join the
+   * current tick's bulk call. Nothing is awaited here: a failure surfaces (as AUTHZ_UNAVAILABLE)
+   * to whoever asks for that decision, never as a default answer.
+   */
+  prefetch(actions: Iterable<string>, resource: AuthzResource): void {
+    for (const action of actions) void this.can(action, resource).catch(() => undefined);
+  }
+
   /** Several checks at once; same batching and memoization as `can`. */
   canAll(checks: ReadonlyArray<{ action: string; resource: AuthzResource }>): Promise<boolean[]> {
     return Promise.all(checks.map((c) => this.can(c.action, c.resource)));

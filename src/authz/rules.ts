@@ -61,7 +61,7 @@ async function readableWorkspace(ctx: RequestContext, id: unknown, alsoAsk: read
   const workspace = await ctx.loaders.workspace.load(id.toLowerCase());
   if (!workspace) throw notFound("Workspace", id);
   const resource = workspaceResource(workspace);
-  for (const action of alsoAsk) if (action !== WorkspaceAction.get) void authorizer.can(action, resource).catch(() => undefined);
+  authorizer.prefetch(alsoAsk, resource);
   if (!(await authorizer.can(WorkspaceAction.get, resource))) throw notFound("Workspace", id);
   return { workspace, authorizer };
 }
@@ -77,9 +77,7 @@ export const canReadNote = entityRule("canReadNote", async (_p, args, ctx, info)
   if (!note) return true;
   const resource = noteResource(note);
   // What `viewerCan` will ask for is decided in the same PDP call as `get`.
-  for (const action of requestedSubfields(info, ["viewerCan"])) {
-    if (action !== NoteAction.get) void authorizer.can(action, resource).catch(() => undefined);
-  }
+  authorizer.prefetch(requestedSubfields(info, ["viewerCan"]), resource);
   if (!(await authorizer.can(NoteAction.get, resource))) return notFound("Note", String(args.id));
   return true;
 });
@@ -104,15 +102,14 @@ export const canCreateNote = entityRule("canCreateNote", async (_p, args, ctx) =
   if (input.workspaceId === undefined || input.workspaceId === null) {
     return (await authorizer.can(NoteAction.post, newNoteResource(owner))) ? true : forbidden("You may not create notes.");
   }
-  // The workspace is loaded first so that post, get and add_note go to the PDP in one call.
-  const postDecision = (async () => {
-    if (typeof input.workspaceId === "string" && isUuid(input.workspaceId)) {
-      await ctx.loaders.workspace.load(input.workspaceId.toLowerCase()).catch(() => null);
-    }
-    return authorizer.can(NoteAction.post, newNoteResource(owner));
-  })();
-  const target = await readableWorkspace(ctx, input.workspaceId, [WorkspaceAction.add_note]);
-  const post = await postDecision;
+  // With the workspace loaded first, post, get and add_note go to the PDP in one call.
+  if (typeof input.workspaceId === "string" && isUuid(input.workspaceId)) {
+    await ctx.loaders.workspace.load(input.workspaceId.toLowerCase());
+  }
+  const [post, target] = await Promise.all([
+    authorizer.can(NoteAction.post, newNoteResource(owner)),
+    readableWorkspace(ctx, input.workspaceId, [WorkspaceAction.add_note]),
+  ]);
   if (!target.workspace) return post ? true : forbidden("You may not create notes.");
   if (!post) return forbidden("You may not create notes.");
   const addNote = await authorizer.can(WorkspaceAction.add_note, workspaceResource(target.workspace));

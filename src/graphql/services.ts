@@ -1,5 +1,4 @@
 import type { DataSource } from "typeorm";
-import type { Logger } from "../logger";
 import { NoteRepository } from "../notes/note.repository";
 import { NoteService } from "../notes/note.service";
 import type { FactDelivery } from "../outbox/delivery";
@@ -15,7 +14,7 @@ export interface Services {
   users: UserService;
 }
 
-export function createServices(ds: DataSource, facts: FactDelivery, _logger: Logger): Services {
+export function createServices(ds: DataSource, facts: FactDelivery): Services {
   const users = new UserService(new UserRepository(ds));
   return {
     users,

@@ -41,13 +41,13 @@ export class NoteResolver {
   ): Promise<NotePage> {
     const { authorizer } = viewerOf(ctx);
     // Permissions that `viewerCan` will ask for are decided in the same PDP call as `get`.
-    const prefetch = requestedSubfields(info, ["edges", "node", "viewerCan"]).filter((a) => a !== NoteAction.get);
+    const prefetch = requestedSubfields(info, ["edges", "node", "viewerCan"]);
     return ctx.services.notes.page(
       { first, after, workspaceId: workspaceId ? requireId(workspaceId, "workspaceId") : null },
       async (batch) => {
         const decisions = batch.map((note) => {
           const resource = noteResource(note);
-          for (const action of prefetch) void authorizer.can(action, resource).catch(() => undefined);
+          authorizer.prefetch(prefetch, resource);
           return authorizer.can(NoteAction.get, resource);
         });
         const allowed = await Promise.all(decisions);

@@ -31,11 +31,11 @@ export class WorkspaceResolver {
     const { principal, authorizer } = viewerOf(ctx);
     const candidates = await ctx.services.workspaces.forMember(principal.userId);
     // What `viewerCan` will ask for is decided in the same PDP call as `get`.
-    const prefetch = workspaceViewerCanActions(info).filter((action) => action !== WorkspaceAction.get);
+    const prefetch = workspaceViewerCanActions(info);
     const readable = await Promise.all(
       candidates.map((w) => {
         const resource = workspaceResource(w);
-        for (const action of prefetch) void authorizer.can(action, resource).catch(() => undefined);
+        authorizer.prefetch(prefetch, resource);
         return authorizer.can(WorkspaceAction.get, resource);
       }),
     );
