@@ -17,6 +17,7 @@ import type { Config } from "./config";
 import { createDataSource } from "./db/data-source";
 import { startEmbeddedDefaults } from "./dev/embedded";
 import { DEV_JWKS_PATH } from "./dev/hanko-routes";
+import { CursorCodec } from "./graphql/cursor";
 import { createServices } from "./graphql/services";
 import type { Logger } from "./logger";
 import { FactDelivery } from "./outbox/delivery";
@@ -63,10 +64,10 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       const result = await applyPolicy(permit, policy, { tenant: config.permit.tenant });
       logger.info({ changes: summarize(result) }, "policy applied to the local PDP");
     }
-    const delivery = new FactDelivery(dataSource, createFactSink(permitFacts), logger);
+    const delivery = new FactDelivery(dataSource, createFactSink(permitFacts), logger, { waitMs: config.outboxWaitMs });
     delivery.start();
     stops.push(() => delivery.stop());
-    const services = createServices(dataSource, delivery);
+    const services = createServices(dataSource, delivery, new CursorCodec(embedded.cursorSecret));
     const userSync = new UserSync(dataSource, permitFacts, logger);
 
     // The dev issuer's JWKS is served by this very server, so its URL is known only after listen().

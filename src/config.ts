@@ -41,6 +41,10 @@ export interface Config {
   corsOrigins: string[];
   /** Serve the GraphiQL explorer at `/explorer` (`EXPLORER`); on by default outside production. */
   explorer: boolean;
+  /** Key material for list cursors (`CURSOR_SECRET`); undefined → a random key kept in `dataDir`. Replicas must share it. */
+  cursorSecret?: string;
+  /** How long a mutation waits for the PDP to acknowledge its facts (`OUTBOX_WAIT_MS`). */
+  outboxWaitMs: number;
 }
 
 export class ConfigError extends Error {
@@ -106,6 +110,14 @@ function origins(env: Env, name: string): string[] {
   });
 }
 
+/** A secret of at least 32 characters; never echoed. */
+function secret(env: Env, name: string): string | undefined {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return undefined;
+  if (raw.length < 32) throw new ConfigError(name, "must be at least 32 characters long (e.g. `openssl rand -base64 32`)");
+  return raw;
+}
+
 function databaseUrl(env: Env): string | undefined {
   const raw = nonEmpty(env, "DATABASE_URL");
   if (raw === undefined) return undefined;
@@ -146,6 +158,8 @@ export function loadConfig(env: Env = process.env): Config {
     },
     corsOrigins: origins(env, "CORS_ORIGINS"),
     explorer: oneOf(env, "EXPLORER", ["on", "off"] as const, nodeEnv === "production" ? "off" : "on") === "on",
+    cursorSecret: secret(env, "CURSOR_SECRET"),
+    outboxWaitMs: integer(env, "OUTBOX_WAIT_MS", 3000, 0, 60000),
   };
 
   const permitSet = [config.permit.apiKey, config.permit.pdpUrl, config.permit.apiUrl].filter(Boolean).length;
@@ -165,6 +179,7 @@ export function loadConfig(env: Env = process.env): Config {
       ["DATABASE_URL", config.databaseUrl],
       ["HANKO_API_URL", config.hanko.apiUrl],
       ["PERMIT_API_KEY", config.permit.apiKey],
+      ["CURSOR_SECRET", config.cursorSecret],
     ] as const) {
       if (!value) throw new ConfigError(name, "is required when NODE_ENV=production (embedded defaults are for development only)");
     }

@@ -8,6 +8,7 @@ import { unauthenticated } from "./errors";
 import type { Loaders } from "./graphql/loaders";
 import type { Services } from "./graphql/services";
 import type { Logger } from "./logger";
+import type { Written } from "./outbox/facts";
 
 export interface RequestContext {
   principal: Principal | null;
@@ -18,6 +19,14 @@ export interface RequestContext {
   /** The caller's tenant roles, read from the PDP on demand. */
   tenantRoles(): Promise<string[]>;
   logger: Logger;
+  /** Set when a mutation answered before the PDP acknowledged its facts (`extensions.factsPending`). */
+  factsPending?: boolean;
+}
+
+/** The value of a write; remembers for the response when its facts are still pending. */
+export function settle<T>(ctx: RequestContext, write: Written<T>): T {
+  if (write.factsPending) ctx.factsPending = true;
+  return write.value;
 }
 
 /** The caller, or UNAUTHENTICATED. */

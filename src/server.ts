@@ -98,8 +98,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       {
         async requestDidStart() {
           return {
-            async willSendResponse({ errors }) {
+            async willSendResponse({ errors, contextValue, response, operationName }) {
               if (errors?.some((e) => e.extensions?.code === ErrorCode.AUTHZ_UNAVAILABLE)) authzFailures.inc();
+              if (contextValue.factsPending && response.body.kind === "single") {
+                // Read-your-writes could not be guaranteed: say so to the client and the operator.
+                response.body.singleResult.extensions = { ...response.body.singleResult.extensions, factsPending: true };
+                logger.warn({ factsPending: true, operationName, user: contextValue.principal?.userId }, "mutation answered before the PDP acknowledged its facts");
+              }
             },
           };
         },

@@ -7,15 +7,30 @@ export function isUuid(value: string): boolean {
   return UUID.test(value);
 }
 
-/** Ids are UUIDs; anything else cannot name an object, so it is refused before any lookup. */
+/** Ids are UUIDs; anything else (the empty string too) cannot name an object, so it is refused before any lookup. */
 export function requireId(value: string, field: string): string {
   if (!isUuid(value)) throw badInput(`${field} must be a valid id.`, field);
   return value.toLowerCase();
 }
 
+/** An id argument that may be omitted or null; given, it must be valid (`""` is not "absent"). */
+export function optionalId(value: string | null | undefined, field: string): string | null {
+  return value === undefined || value === null ? null : requireId(value, field);
+}
+
+/**
+ * Text is stored losslessly or refused: PostgreSQL cannot store U+0000, and a lone surrogate
+ * would be replaced on the way in. Both are refused rather than altered.
+ */
+function requireStorable(value: string, field: string): string {
+  if (value.includes("\u0000")) throw badInput(`${field} must not contain NUL characters.`, field);
+  if (!value.isWellFormed()) throw badInput(`${field} must be well-formed Unicode (no lone surrogates).`, field);
+  return value;
+}
+
 /** A required text that is trimmed before its length is checked (and stored trimmed). */
 export function requireTrimmedText(value: string, field: string, max: number): string {
-  const trimmed = value.trim();
+  const trimmed = requireStorable(value, field).trim();
   if (trimmed.length < 1 || trimmed.length > max) {
     throw badInput(`${field} must be 1 to ${max} characters long (after trimming).`, field);
   }
@@ -24,12 +39,13 @@ export function requireTrimmedText(value: string, field: string, max: number): s
 
 /** A free text kept exactly as written, up to a length. */
 export function limitText(value: string, field: string, max: number): string {
+  requireStorable(value, field);
   if (value.length > max) throw badInput(`${field} must be at most ${max} characters long.`, field);
   return value;
 }
 
 export function requireEmail(value: string, field: string): string {
-  const email = value.trim().toLowerCase();
+  const email = requireStorable(value, field).trim().toLowerCase();
   if (email.length > 254 || !/^[^\s@]+@[^\s@]+$/.test(email)) throw badInput(`${field} must be an email address.`, field);
   return email;
 }

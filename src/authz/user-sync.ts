@@ -7,6 +7,7 @@
  * and is tried again on the next request.
  */
 import type { DataSource } from "typeorm";
+import { execute } from "../db/sql";
 import { authzUnavailable } from "../errors";
 import type { Logger } from "../logger";
 import type { PermitFacts } from "./permit-facts";
@@ -41,14 +42,15 @@ export class UserSync {
   private async sync(user: { key: string; email?: string }): Promise<void> {
     const deadline = Date.now() + this.timeoutMs;
     for (;;) {
-      const [row] = await this.ds.query(
+      const claim = await execute(
+        this.ds,
         `UPDATE users SET permit_sync_claimed_until = now() + ($2 || ' milliseconds')::interval
           WHERE id = $1 AND permit_synced_at IS NULL
             AND (permit_sync_claimed_until IS NULL OR permit_sync_claimed_until < now())
         RETURNING id`,
         [user.key, String(CLAIM_MS)],
       );
-      if (row) return this.syncClaimed(user);
+      if (claim.rowCount === 1) return this.syncClaimed(user);
       const [state] = await this.ds.query(`SELECT permit_synced_at FROM users WHERE id = $1`, [user.key]);
       if (state?.permit_synced_at) return this.remember(user.key);
       // Another replica holds the claim: wait for it to finish (or for its claim to lapse).

@@ -25,6 +25,8 @@ export interface EmbeddedDefaults {
   devIssuer?: DevHankoIssuer;
   /** True when the PDP was started here and needs the policy applied. */
   permitIsLocal: boolean;
+  /** CURSOR_SECRET, or a random one kept in DATA_DIR. */
+  cursorSecret: string;
   stop(): Promise<void>;
 }
 
@@ -34,19 +36,24 @@ export interface EmbeddedDefaults {
  */
 export const localPermitFile = (dataDir: string) => path.join(dataDir, "permit-local.json");
 
-async function localPdpKey(dataDir: string): Promise<string> {
-  const file = path.join(dataDir, "localpdp.key");
+/** A random secret kept in DATA_DIR (owner-readable only), created on first use. */
+async function dataDirSecret(dataDir: string, name: string, prefix = ""): Promise<string> {
+  const file = path.join(dataDir, name);
   try {
     return (await fs.readFile(file, "utf8")).trim();
   } catch {
-    const key = `local_${randomBytes(24).toString("base64url")}`;
-    await fs.writeFile(file, key, { mode: 0o600 });
-    return key;
+    const key = `${prefix}${randomBytes(32).toString("base64url")}`;
+    // `wx`: when two processes share DATA_DIR, the first writer wins and the other reads its key.
+    await fs.writeFile(file, key, { mode: 0o600, flag: "wx" }).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EEXIST") throw error;
+    });
+    return (await fs.readFile(file, "utf8")).trim();
   }
 }
 
 export async function startEmbeddedDefaults(config: Config, logger: Logger): Promise<EmbeddedDefaults> {
-  if (config.nodeEnv === "production") throw new Error("Embedded defaults are refused when NODE_ENV=production.");
+  const needed = usesEmbedded.database(config) || usesEmbedded.hanko(config) || usesEmbedded.permit(config);
+  if (config.nodeEnv === "production" && needed) throw new Error("Embedded defaults are refused when NODE_ENV=production.");
   await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
@@ -77,7 +84,7 @@ export async function startEmbeddedDefaults(config: Config, logger: Logger): Pro
     let permit: PermitSettings;
     const permitIsLocal = usesEmbedded.permit(config);
     if (permitIsLocal) {
-      const apiKey = await localPdpKey(config.dataDir);
+      const apiKey = await dataDirSecret(config.dataDir, "localpdp.key", "local_");
       const pdp = await startLocalPdp({
         apiKey,
         host: "127.0.0.1",
@@ -97,7 +104,8 @@ export async function startEmbeddedDefaults(config: Config, logger: Logger): Pro
       ? await DevHankoIssuer.load({ dataDir: config.dataDir, audience: config.hanko.audience, issuer: config.hanko.issuer })
       : undefined;
 
-    return { databaseUrl: databaseUrl!, permit, permitIsLocal, devIssuer, stop };
+    const cursorSecret = config.cursorSecret ?? (await dataDirSecret(config.dataDir, "cursor.key"));
+    return { databaseUrl: databaseUrl!, permit, permitIsLocal, devIssuer, cursorSecret, stop };
   } catch (error) {
     await stop();
     throw error;

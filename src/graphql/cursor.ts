@@ -1,24 +1,70 @@
 /**
- * Opaque keyset cursors: a position in (createdAt DESC, id DESC) order. Any row can be a
- * position, also one the caller may not read, so a cursor never reveals content.
+ * Opaque, tamper-proof keyset cursors: a position in (createdAt DESC, id DESC) order,
+ * encrypted and authenticated with AES-256-GCM. A list's end cursor may be the position of a
+ * row the caller may not read (so that no page rescans it); encryption keeps that row's id
+ * and creation time secret. Each cursor is bound to the caller and to the list it came from
+ * (additional authenticated data), so a cursor that was altered, minted with another key, or
+ * taken from another caller or list is refused as BAD_USER_INPUT.
+ *
+ * Layout before encryption: 8 bytes of createdAt (ms since the epoch) + the 16 bytes of the id.
+ * Token: base64url(nonce 12 | ciphertext 24 | tag 16).
  */
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import { badInput } from "../errors";
-import { isUuid } from "../validation";
 
 export interface Position {
   createdAt: Date;
   id: string;
 }
 
-export function encodeCursor(position: Position): string {
-  return Buffer.from(`${position.createdAt.toISOString()}|${position.id}`, "utf8").toString("base64url");
+/** What a cursor is valid for: the caller and the list's arguments, apart from the page size. */
+export interface CursorScope {
+  viewer: string;
+  list: string;
 }
 
-export function decodeCursor(cursor: string): Position {
-  const [iso, id, extra] = Buffer.from(cursor, "base64url").toString("utf8").split("|");
-  const createdAt = new Date(iso ?? "");
-  if (extra !== undefined || !id || !isUuid(id) || Number.isNaN(createdAt.getTime())) {
-    throw badInput("after is not a valid cursor.", "after");
+const NONCE = 12;
+const TAG = 16;
+const PLAIN = 24;
+
+export class CursorCodec {
+  private readonly key: Buffer;
+
+  /** `secret`: CURSOR_SECRET, or the random key kept in DATA_DIR. Any length ≥ 32 bytes of entropy. */
+  constructor(secret: string | Buffer) {
+    this.key = Buffer.from(hkdfSync("sha256", secret, Buffer.alloc(0), "notes-api cursor v1", 32));
   }
-  return { createdAt, id };
+
+  encode(position: Position, scope: CursorScope): string {
+    const plain = Buffer.alloc(PLAIN);
+    plain.writeBigInt64BE(BigInt(position.createdAt.getTime()), 0);
+    Buffer.from(position.id.replace(/-/g, ""), "hex").copy(plain, 8);
+    const nonce = randomBytes(NONCE);
+    const cipher = createCipheriv("aes-256-gcm", this.key, nonce);
+    cipher.setAAD(aad(scope));
+    const sealed = Buffer.concat([nonce, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+    return sealed.toString("base64url");
+  }
+
+  decode(cursor: string, scope: CursorScope, field = "after"): Position {
+    const sealed = /^[A-Za-z0-9_-]+$/.test(cursor) ? Buffer.from(cursor, "base64url") : Buffer.alloc(0);
+    if (sealed.length !== NONCE + PLAIN + TAG) throw invalid(field);
+    let plain: Buffer;
+    try {
+      const decipher = createDecipheriv("aes-256-gcm", this.key, sealed.subarray(0, NONCE));
+      decipher.setAAD(aad(scope));
+      decipher.setAuthTag(sealed.subarray(NONCE + PLAIN));
+      plain = Buffer.concat([decipher.update(sealed.subarray(NONCE, NONCE + PLAIN)), decipher.final()]);
+    } catch {
+      throw invalid(field);
+    }
+    const createdAt = new Date(Number(plain.readBigInt64BE(0)));
+    const hex = plain.subarray(8).toString("hex");
+    const id = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+    return { createdAt, id };
+  }
 }
+
+const aad = (scope: CursorScope) => Buffer.from(`${scope.viewer}\u0000${scope.list}`, "utf8");
+
+const invalid = (field: string) => badInput(`${field} is not a cursor of this list.`, field);

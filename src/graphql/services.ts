@@ -1,4 +1,5 @@
 import type { DataSource } from "typeorm";
+import type { CursorCodec } from "./cursor";
 import { NoteRepository } from "../notes/note.repository";
 import { NoteService } from "../notes/note.service";
 import type { FactDelivery } from "../outbox/delivery";
@@ -14,11 +15,11 @@ export interface Services {
   users: UserService;
 }
 
-export function createServices(ds: DataSource, facts: FactDelivery): Services {
+export function createServices(ds: DataSource, facts: FactDelivery, cursors: CursorCodec): Services {
   const users = new UserService(new UserRepository(ds));
   return {
     users,
-    notes: new NoteService(ds, new NoteRepository(ds), facts),
+    notes: new NoteService(ds, new NoteRepository(ds), facts, cursors),
     workspaces: new WorkspaceService(ds, new WorkspaceRepository(ds), users, facts),
   };
 }

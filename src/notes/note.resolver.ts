@@ -1,12 +1,12 @@
 import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import type { GraphQLResolveInfo } from "graphql";
-import { viewerOf, type RequestContext } from "../context";
+import { settle, viewerOf, type RequestContext } from "../context";
 import { noteResource, workspaceResource } from "../authz/resources";
 import { NoteAction, NoteViewerCan, WorkspaceAction } from "../authz/policy";
 import { notFound } from "../errors";
 import { requestedSubfields } from "../graphql/selection";
 import { UserType } from "../users/user.types";
-import { requireId } from "../validation";
+import { optionalId, requireId } from "../validation";
 import { WorkspaceType } from "../workspaces/workspace.types";
 import type { Note } from "./note.entity";
 import { CreateNoteInput, NoteConnectionType, NotePermissionsType, NoteType, UpdateNoteInput } from "./note.types";
@@ -39,11 +39,11 @@ export class NoteResolver {
     @Ctx() ctx: RequestContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<NotePage> {
-    const { authorizer } = viewerOf(ctx);
+    const { principal, authorizer } = viewerOf(ctx);
     // Permissions that `viewerCan` will ask for are decided in the same PDP call as `get`.
     const prefetch = requestedSubfields(info, ["edges", "node", "viewerCan"]);
     return ctx.services.notes.page(
-      { first, after, workspaceId: workspaceId ? requireId(workspaceId, "workspaceId") : null },
+      { first, after, workspaceId: optionalId(workspaceId, "workspaceId"), viewer: principal.userId },
       async (batch) => {
         const decisions = batch.map((note) => {
           const resource = noteResource(note);
@@ -58,10 +58,10 @@ export class NoteResolver {
   }
 
   @Mutation(() => NoteType, { description: "Create a note owned by the caller, optionally inside a workspace (needs add_note there)." })
-  createNote(@Arg("input", () => CreateNoteInput) input: CreateNoteInput, @Ctx() ctx: RequestContext): Promise<Note> {
+  async createNote(@Arg("input", () => CreateNoteInput) input: CreateNoteInput, @Ctx() ctx: RequestContext): Promise<Note> {
     const { principal } = viewerOf(ctx);
-    const workspaceId = input.workspaceId ? requireId(input.workspaceId, "workspaceId") : null;
-    return ctx.services.notes.create(principal.userId, { ...input, workspaceId });
+    const workspaceId = optionalId(input.workspaceId, "workspaceId");
+    return settle(ctx, await ctx.services.notes.create(principal.userId, { ...input, workspaceId }));
   }
 
   @Mutation(() => NoteType, { description: "Update title/body. With expectedVersion, CONFLICT when the note changed meanwhile." })
@@ -75,9 +75,9 @@ export class NoteResolver {
   }
 
   @Mutation(() => ID, { description: "Delete a note; returns its id." })
-  deleteNote(@Arg("id", () => ID) id: string, @Ctx() ctx: RequestContext): Promise<string> {
+  async deleteNote(@Arg("id", () => ID) id: string, @Ctx() ctx: RequestContext): Promise<string> {
     viewerOf(ctx);
-    return ctx.services.notes.delete(requireId(id, "id"));
+    return settle(ctx, await ctx.services.notes.delete(requireId(id, "id")));
   }
 
   @FieldResolver(() => UserType)

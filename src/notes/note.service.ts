@@ -1,7 +1,7 @@
 import type { DataSource } from "typeorm";
 import { badInput, conflict, notFound } from "../errors";
-import { decodeCursor, encodeCursor, type Position } from "../graphql/cursor";
-import { recordFacts } from "../outbox/facts";
+import type { CursorCodec, Position } from "../graphql/cursor";
+import { recordFacts, type Written } from "../outbox/facts";
 import type { FactDelivery } from "../outbox/delivery";
 import { limitText, NOTE_BODY_MAX, NOTE_TITLE_MAX, requirePageSize, requireTrimmedText } from "../validation";
 import type { Note } from "./note.entity";
@@ -23,13 +23,14 @@ export class NoteService {
     private readonly ds: DataSource,
     private readonly notes: NoteRepository,
     private readonly facts: FactDelivery,
+    private readonly cursors: CursorCodec,
   ) {}
 
   findByIds(ids: readonly string[]): Promise<Note[]> {
     return this.notes.findByIds(ids);
   }
 
-  async create(ownerId: string, input: { title: string; body?: string | null; workspaceId?: string | null }): Promise<Note> {
+  async create(ownerId: string, input: { title: string; body?: string | null; workspaceId?: string | null }): Promise<Written<Note>> {
     const title = requireTrimmedText(input.title, "title", NOTE_TITLE_MAX);
     const body = limitText(input.body ?? "", "body", NOTE_BODY_MAX);
     const workspaceId = input.workspaceId ?? null;
@@ -38,8 +39,7 @@ export class NoteService {
       const factIds = await recordFacts(m, [{ kind: "note.created", noteId: note.id, ownerId, workspaceId }]);
       return { note, factIds };
     });
-    await this.facts.deliver(factIds);
-    return note;
+    return { value: note, factsPending: !(await this.facts.deliver(factIds)) };
   }
 
   async update(id: string, input: { title?: string | null; body?: string | null; expectedVersion?: number | null }): Promise<Note> {
@@ -59,25 +59,34 @@ export class NoteService {
     });
   }
 
-  async delete(id: string): Promise<string> {
+  async delete(id: string): Promise<Written<string>> {
     const factIds = await this.ds.transaction(async (m) => {
       if (!(await this.notes.delete(m, id))) throw notFound("Note", id);
       return recordFacts(m, [{ kind: "note.deleted", noteId: id }]);
     });
-    await this.facts.deliver(factIds);
-    return id;
+    return { value: id, factsPending: !(await this.facts.deliver(factIds)) };
   }
 
   /**
    * A page of readable notes, newest first, without assuming anything about the policy:
-   * candidates are scanned in cursor order and checked in batches until the page is full.
-   * The end cursor is the last row examined, so a later page neither skips a readable note
-   * nor repeats one, and rows already found unreadable are not examined again.
+   * candidates are scanned in cursor order and checked in batches until the page is full and
+   * one more readable note has been found (or none is left), so `hasNextPage` is exact. The
+   * end cursor is the last row examined, so a later page neither skips a readable note nor
+   * repeats one, and rows already found unreadable are not examined again; it is encrypted,
+   * so pointing past unreadable rows reveals nothing about them.
    */
-  async page(args: { first: number; after?: string | null; workspaceId: string | null }, readable: ReadableFilter): Promise<NotePage> {
+  async page(
+    args: { first: number; after?: string | null; workspaceId: string | null; viewer: string },
+    readable: ReadableFilter,
+  ): Promise<NotePage> {
     const first = requirePageSize(args.first);
-    let position: Position | null = args.after ? decodeCursor(args.after) : null;
+    const scope = { viewer: args.viewer, list: `notes:${args.workspaceId ?? ""}` };
+    let position: Position | null = args.after === undefined || args.after === null ? null : this.cursors.decode(args.after, scope);
     const edges: NotePage["edges"] = [];
+    const finish = (hasNextPage: boolean): NotePage => ({
+      edges,
+      pageInfo: { hasNextPage, endCursor: position ? this.cursors.encode(position, scope) : null },
+    });
     let batchSize = first + 1;
     for (;;) {
       const rows = await this.notes.after(position, batchSize + 1, args.workspaceId);
@@ -86,22 +95,15 @@ export class NoteService {
       const allowed = batch.length > 0 ? await readable(batch) : [];
       for (let i = 0; i < batch.length; i++) {
         const note = batch[i]!;
-        if (edges.length === first) {
-          // The page is full: a readable row beyond it proves there is a next page; unreadable
-          // rows may be skipped over by the cursor, since no later page could show them.
-          if (allowed[i]) return this.finish(edges, position, true);
-        } else if (allowed[i]) {
-          edges.push({ cursor: encodeCursor(note), node: note });
+        if (allowed[i]) {
+          // A readable note beyond a full page: there is a next page, and it starts here.
+          if (edges.length === first) return finish(true);
+          edges.push({ cursor: this.cursors.encode(note, scope), node: note });
         }
         position = { createdAt: note.createdAt, id: note.id };
       }
-      if (!hasMoreRows) return this.finish(edges, position, false);
-      if (edges.length === first) return this.finish(edges, position, true);
+      if (!hasMoreRows) return finish(false);
       batchSize = Math.min(batchSize * 2, SCAN_BATCH_MAX);
     }
-  }
-
-  private finish(edges: NotePage["edges"], position: Position | null, hasNextPage: boolean): NotePage {
-    return { edges, pageInfo: { hasNextPage, endCursor: position ? encodeCursor(position) : null } };
   }
 }

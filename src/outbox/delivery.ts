@@ -1,34 +1,47 @@
 /**
- * Delivers recorded facts to the policy decision point, in id order, until it acknowledges.
- * A mutation waits (briefly) for its own facts so that the caller's next request is decided
- * on them; if the PDP is down the facts stay recorded and a background loop retries them
- * with backoff, so an outage loses nothing. Replicas share the work through PostgreSQL
- * (`FOR UPDATE SKIP LOCKED`); within one process a single drain runs at a time.
+ * Delivers recorded facts to the policy decision point in commit order, across any number of
+ * replicas, until it acknowledges each one.
+ *
+ * Order: one fact at a time, oldest first, each in its own transaction that holds a
+ * transaction-scoped advisory lock. So at any moment at most one replica is delivering, and
+ * a fact is sent only once every earlier fact has been acknowledged: a removal can never be
+ * overtaken by an addition committed before it, whichever replica recorded either. Id order
+ * is commit order for the facts of one object because every transaction that records a fact
+ * about an object holds that object's row (workspace row lock, note insert/delete). A failed
+ * fact blocks the ones after it until its backoff has passed (docs/decisions.md).
+ *
+ * Read-your-writes: a mutation waits, at most `waitMs`, until *its own* facts are
+ * acknowledged, whoever delivers them, and says whether they were (`deliver` → true/false).
  */
 import type { DataSource } from "typeorm";
 import type { Logger } from "../logger";
 import { factOf, type Fact } from "./facts";
-import { OutboxFact } from "./outbox.entity";
+import type { OutboxFact } from "./outbox.entity";
 
 export type FactSink = (fact: Fact) => Promise<void>;
 
 export interface FactDeliveryOptions {
-  /** How long a mutation waits for its facts before answering anyway. */
+  /** How long a mutation waits for its facts before answering anyway (`OUTBOX_WAIT_MS`). */
   waitMs?: number;
   /** Background retry period. */
   pollMs?: number;
-  batchSize?: number;
 }
 
+/** Key of the advisory lock that makes one replica at a time the deliverer. */
+const DELIVERY_LOCK = 7_311_043;
 const MAX_BACKOFF_MS = 60_000;
+/** While another replica delivers, how often a waiting mutation looks at its facts. */
+const ACK_POLL_MS = 20;
+
+type Step = "delivered" | "empty" | "busy" | "blocked";
 
 export class FactDelivery {
   private draining: Promise<void> | null = null;
   private again = false;
+  private urgent = false;
   private timer: NodeJS.Timeout | null = null;
   private readonly waitMs: number;
   private readonly pollMs: number;
-  private readonly batchSize: number;
 
   constructor(
     private readonly ds: DataSource,
@@ -38,16 +51,25 @@ export class FactDelivery {
   ) {
     this.waitMs = options.waitMs ?? 3000;
     this.pollMs = options.pollMs ?? 2000;
-    this.batchSize = options.batchSize ?? 50;
   }
 
-  /** Delivers everything pending (the given facts included), waiting at most `waitMs`. */
-  async deliver(factIds: string[]): Promise<void> {
-    if (factIds.length === 0) return;
-    let timeout: NodeJS.Timeout | undefined;
-    const waited = new Promise<void>((resolve) => (timeout = setTimeout(resolve, this.waitMs)));
-    await Promise.race([this.drain(), waited]);
-    clearTimeout(timeout);
+  /**
+   * Waits until the given facts are acknowledged (true), or `waitMs` has passed (false). It
+   * delivers itself whenever no other replica is, so it never waits on an idle outbox.
+   */
+  async deliver(factIds: string[]): Promise<boolean> {
+    if (factIds.length === 0) return true;
+    const deadline = Date.now() + this.waitMs;
+    // The caller is waiting: a fact in backoff is tried once more at once; later rounds keep the backoff.
+    let urgent = true;
+    for (;;) {
+      await within(this.drain({ urgent }), deadline - Date.now());
+      urgent = false;
+      if (await this.acknowledged(factIds)) return true;
+      if (Date.now() >= deadline) return false;
+      // Another replica is delivering, or a fact ahead of ours is failing.
+      await sleep(ACK_POLL_MS);
+    }
   }
 
   start(): void {
@@ -68,8 +90,12 @@ export class FactDelivery {
     return row.n as number;
   }
 
-  /** Single-flight: a drain requested while one runs makes that one go round once more. */
-  drain(): Promise<void> {
+  /**
+   * Delivers until the outbox is empty, another replica is delivering, or a fact fails.
+   * Single-flight: a drain requested while one runs makes that one go round once more.
+   */
+  drain(options: { urgent?: boolean } = {}): Promise<void> {
+    if (options.urgent) this.urgent = true;
     if (this.draining) {
       this.again = true;
       return this.draining;
@@ -78,7 +104,9 @@ export class FactDelivery {
       try {
         do {
           this.again = false;
-          while (await this.drainBatch());
+          const urgent = this.urgent;
+          this.urgent = false;
+          while ((await this.deliverNext(urgent)) === "delivered");
         } while (this.again);
       } catch (error) {
         this.logger.warn({ err: error }, "fact delivery paused; will retry");
@@ -89,36 +117,48 @@ export class FactDelivery {
     return this.draining;
   }
 
-  /** Delivers one batch; true when a full batch went through and more may be waiting. */
-  private async drainBatch(): Promise<boolean> {
-    return this.ds.transaction(async (m) => {
-      const rows = await m
-        .getRepository(OutboxFact)
-        .createQueryBuilder("f")
-        .setLock("pessimistic_write")
-        .setOnLocked("skip_locked")
-        .where("f.delivered_at IS NULL")
-        .andWhere("f.next_attempt_at <= now()")
-        .orderBy("f.id", "ASC")
-        .limit(this.batchSize)
-        .getMany();
-      for (const row of rows) {
-        try {
-          await this.sink(factOf(row));
-        } catch (error) {
-          const attempts = row.attempts + 1;
-          const backoff = Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(attempts, 12));
-          await m.query(
-            `UPDATE permit_outbox SET attempts = $2, last_error = $3, next_attempt_at = now() + ($4 || ' milliseconds')::interval WHERE id = $1`,
-            [row.id, attempts, String((error as Error)?.message ?? error).slice(0, 500), String(backoff)],
-          );
-          // Later facts may depend on this one (a role on a workspace that must exist first): stop here.
-          this.logger.warn({ err: error, fact: row.kind, attempts }, "fact not delivered; will retry");
-          return false;
-        }
-        await m.query(`UPDATE permit_outbox SET delivered_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1`, [row.id]);
+  private async acknowledged(factIds: string[]): Promise<boolean> {
+    const [row] = await this.ds.query(`SELECT count(*)::int AS n FROM permit_outbox WHERE id = ANY($1::bigint[]) AND delivered_at IS NULL`, [
+      factIds,
+    ]);
+    return row.n === 0;
+  }
+
+  /** Delivers the oldest pending fact, if this replica may deliver now and the fact is due. */
+  private deliverNext(urgent: boolean): Promise<Step> {
+    return this.ds.transaction(async (m): Promise<Step> => {
+      const [{ locked }] = await m.query(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [DELIVERY_LOCK]);
+      if (!locked) return "busy";
+      const [row] = (await m.query(
+        `SELECT id, kind, payload, attempts, next_attempt_at <= now() AS due
+           FROM permit_outbox WHERE delivered_at IS NULL ORDER BY id LIMIT 1`,
+      )) as (Pick<OutboxFact, "id" | "kind" | "payload" | "attempts"> & { due: boolean })[];
+      if (!row) return "empty";
+      if (!row.due && !urgent) return "blocked";
+      try {
+        await this.sink(factOf(row));
+      } catch (error) {
+        const attempts = row.attempts + 1;
+        const backoff = Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(attempts, 12));
+        await m.query(
+          `UPDATE permit_outbox SET attempts = $2, last_error = $3, next_attempt_at = now() + ($4 || ' milliseconds')::interval WHERE id = $1`,
+          [row.id, attempts, String((error as Error)?.message ?? error).slice(0, 500), String(backoff)],
+        );
+        // Later facts may concern the same object: none may overtake this one.
+        this.logger.warn({ err: error, fact: row.kind, factId: row.id, attempts }, "fact not delivered; will retry");
+        return "blocked";
       }
-      return rows.length === this.batchSize;
+      await m.query(`UPDATE permit_outbox SET delivered_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1`, [row.id]);
+      return "delivered";
     });
   }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Waits for `work`, but no longer than `ms` (the work itself goes on). */
+async function within(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, ms))))]);
+  clearTimeout(timer);
 }

@@ -13,6 +13,15 @@ export type Fact =
   | { kind: "note.created"; noteId: string; ownerId: string; workspaceId: string | null }
   | { kind: "note.deleted"; noteId: string };
 
+/**
+ * The result of a write that recorded facts. `factsPending` is true when the PDP had not
+ * acknowledged them within the wait: the next request may still be decided without them.
+ */
+export interface Written<T> {
+  value: T;
+  factsPending: boolean;
+}
+
 export async function recordFacts(manager: EntityManager, facts: Fact[]): Promise<string[]> {
   if (facts.length === 0) return [];
   const rows = facts.map(({ kind, ...payload }) => manager.create(OutboxFact, { kind, payload }));
@@ -20,6 +29,6 @@ export async function recordFacts(manager: EntityManager, facts: Fact[]): Promis
   return saved.map((row) => row.id);
 }
 
-export function factOf(row: OutboxFact): Fact {
+export function factOf(row: Pick<OutboxFact, "kind" | "payload">): Fact {
   return { kind: row.kind, ...row.payload } as Fact;
 }

@@ -1,6 +1,6 @@
 import type { GraphQLResolveInfo } from "graphql";
 import { Arg, Ctx, FieldResolver, ID, Info, Mutation, Query, Resolver, Root } from "type-graphql";
-import { viewerOf, type RequestContext } from "../context";
+import { settle, viewerOf, type RequestContext } from "../context";
 import { WorkspaceAction, WorkspaceViewerCan } from "../authz/policy";
 import { workspaceResource, workspaceViewerCanActions } from "../authz/resources";
 import { notFound } from "../errors";
@@ -43,9 +43,9 @@ export class WorkspaceResolver {
   }
 
   @Mutation(() => WorkspaceType, { description: "Create a workspace; the caller becomes its OWNER." })
-  createWorkspace(@Arg("input", () => CreateWorkspaceInput) input: CreateWorkspaceInput, @Ctx() ctx: RequestContext): Promise<Workspace> {
+  async createWorkspace(@Arg("input", () => CreateWorkspaceInput) input: CreateWorkspaceInput, @Ctx() ctx: RequestContext): Promise<Workspace> {
     const { principal } = viewerOf(ctx);
-    return ctx.services.workspaces.create(principal.userId, input);
+    return settle(ctx, await ctx.services.workspaces.create(principal.userId, input));
   }
 
   @Mutation(() => WorkspaceMemberType, {
@@ -58,17 +58,17 @@ export class WorkspaceResolver {
     @Ctx() ctx: RequestContext,
   ): Promise<WorkspaceMember> {
     viewerOf(ctx);
-    return ctx.services.workspaces.share(requireId(workspaceId, "workspaceId"), email, role);
+    return settle(ctx, await ctx.services.workspaces.share(requireId(workspaceId, "workspaceId"), email, role));
   }
 
   @Mutation(() => Boolean, { description: "Remove a user's role in a workspace." })
-  unshareWorkspace(
+  async unshareWorkspace(
     @Arg("workspaceId", () => ID) workspaceId: string,
     @Arg("userId", () => ID) userId: string,
     @Ctx() ctx: RequestContext,
   ): Promise<boolean> {
     viewerOf(ctx);
-    return ctx.services.workspaces.unshare(requireId(workspaceId, "workspaceId"), requireId(userId, "userId"));
+    return settle(ctx, await ctx.services.workspaces.unshare(requireId(workspaceId, "workspaceId"), requireId(userId, "userId")));
   }
 
   @FieldResolver(() => [WorkspaceMemberType])

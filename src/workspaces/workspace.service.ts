@@ -1,7 +1,7 @@
 import type { DataSource } from "typeorm";
 import { conflict, notFound } from "../errors";
 import type { FactDelivery } from "../outbox/delivery";
-import { recordFacts } from "../outbox/facts";
+import { recordFacts, type Written } from "../outbox/facts";
 import type { UserService } from "../users/user.service";
 import { requireEmail, requireTrimmedText, WORKSPACE_NAME_MAX } from "../validation";
 import type { Workspace } from "./workspace.entity";
@@ -28,7 +28,7 @@ export class WorkspaceService {
     return this.workspaces.forMember(userId);
   }
 
-  async create(ownerId: string, input: { name: string }): Promise<Workspace> {
+  async create(ownerId: string, input: { name: string }): Promise<Written<Workspace>> {
     const name = requireTrimmedText(input.name, "name", WORKSPACE_NAME_MAX);
     const { workspace, factIds } = await this.ds.transaction(async (m) => {
       const workspace = await this.workspaces.insert(m, { name, ownerId });
@@ -36,12 +36,11 @@ export class WorkspaceService {
       const factIds = await recordFacts(m, [{ kind: "workspace.created", workspaceId: workspace.id, ownerId }]);
       return { workspace, factIds };
     });
-    await this.facts.deliver(factIds);
-    return workspace;
+    return { value: workspace, factsPending: !(await this.facts.deliver(factIds)) };
   }
 
   /** Gives a user who has signed in at least once a role here, replacing any role they had. */
-  async share(workspaceId: string, rawEmail: string, role: WorkspaceRoleName): Promise<WorkspaceMember> {
+  async share(workspaceId: string, rawEmail: string, role: WorkspaceRoleName): Promise<Written<WorkspaceMember>> {
     const email = requireEmail(rawEmail, "email");
     const user = await this.users.findByEmail(email);
     if (!user) throw notFound("User with email", email);
@@ -55,12 +54,11 @@ export class WorkspaceService {
         current?.role === role ? [] : await recordFacts(m, [{ kind: "workspace.role_set", workspaceId, userId: user.id, role }]);
       return { member, factIds };
     });
-    await this.facts.deliver(factIds);
-    return member;
+    return { value: member, factsPending: !(await this.facts.deliver(factIds)) };
   }
 
   /** Removes a user's role here; false when they held none. The last owner cannot be removed. */
-  async unshare(workspaceId: string, userId: string): Promise<boolean> {
+  async unshare(workspaceId: string, userId: string): Promise<Written<boolean>> {
     const { removed, factIds } = await this.ds.transaction(async (m) => {
       if (!(await this.workspaces.lock(m, workspaceId))) throw notFound("Workspace", workspaceId);
       const members = await this.workspaces.members(m, workspaceId);
@@ -70,8 +68,7 @@ export class WorkspaceService {
       await this.workspaces.removeMember(m, workspaceId, userId);
       return { removed: true, factIds: await recordFacts(m, [{ kind: "workspace.role_removed", workspaceId, userId }]) };
     });
-    await this.facts.deliver(factIds);
-    return removed;
+    return { value: removed, factsPending: !(await this.facts.deliver(factIds)) };
   }
 
   private keepAnOwner(members: WorkspaceMember[], leavingUserId: string): void {
