@@ -12,6 +12,9 @@ const expectConfigError = (env: Record<string, string>, variable: string) => {
   expect((thrown as ConfigError).message).toContain(variable);
 };
 
+const PERMIT = { PERMIT_API_KEY: "k", PERMIT_PDP_URL: "http://p", PERMIT_API_URL: "https://a" };
+const SECRET = "0123456789abcdef0123456789abcdef";
+
 describe("loadConfig", () => {
   it("selects every embedded default when nothing is set", () => {
     const config = loadConfig({});
@@ -58,6 +61,9 @@ describe("loadConfig", () => {
     [{ NODE_ENV: "production" }, "DATABASE_URL"],
     [{ NODE_ENV: "production", DATABASE_URL: "postgres://db/x" }, "HANKO_API_URL"],
     [{ NODE_ENV: "production", DATABASE_URL: "postgres://db/x", HANKO_API_URL: "https://h" }, "PERMIT_API_KEY"],
+    [{ ...PERMIT, NODE_ENV: "production", DATABASE_URL: "postgres://db/x", HANKO_API_URL: "https://h" }, "CURSOR_SECRET"],
+    [{ CURSOR_SECRET: "too-short" }, "CURSOR_SECRET"],
+    [{ OUTBOX_WAIT_MS: "-1" }, "OUTBOX_WAIT_MS"],
   ])("refuses %j naming %s", (env, variable) => {
     expectConfigError(env, variable);
   });
@@ -79,11 +85,17 @@ describe("loadConfig", () => {
   });
 
   it("serves the explorer by default outside production only, and EXPLORER overrides", () => {
-    const production = { NODE_ENV: "production", DATABASE_URL: "postgres://db/x", HANKO_API_URL: "https://h", PERMIT_API_KEY: "k", PERMIT_PDP_URL: "http://p", PERMIT_API_URL: "https://a" };
+    const production = { ...PERMIT, NODE_ENV: "production", DATABASE_URL: "postgres://db/x", HANKO_API_URL: "https://h", CURSOR_SECRET: SECRET };
     expect(loadConfig({}).explorer).toBe(true);
     expect(loadConfig({ EXPLORER: "off" }).explorer).toBe(false);
     expect(loadConfig(production).explorer).toBe(false);
     expect(loadConfig({ ...production, EXPLORER: "on" }).explorer).toBe(true);
+  });
+
+  it("takes CURSOR_SECRET and never echoes it", () => {
+    expect(loadConfig({ CURSOR_SECRET: SECRET }).cursorSecret).toBe(SECRET);
+    expect(loadConfig({}).cursorSecret).toBeUndefined();
+    expect(() => loadConfig({ CURSOR_SECRET: "short-secret-value" })).not.toThrow(/short-secret-value/);
   });
 
   it("never echoes a database URL, which carries a password", () => {

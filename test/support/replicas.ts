@@ -1,0 +1,197 @@
+/**
+ * Two real API processes (`node --import tsx src/main.ts`, NODE_ENV=production) on one
+ * PostgreSQL database and one local PDP, as an operator runs replicas. Each replica reaches
+ * Permit's REST API (the facts) through a TCP proxy of its own, so a test can slow, stall or
+ * cut one replica's way to the PDP. Tokens come from a Hanko-shaped issuer whose JWKS this
+ * test process serves; the PDP's decision endpoint is reached directly.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { Client } from "pg";
+import type { Permit } from "permitio";
+import { DevHankoIssuer } from "../../src/dev/hanko-issuer";
+import type { LocalPdp } from "../../src/localpdp";
+import { createTestDatabase } from "./database";
+import { startPolicyPdp } from "./policy-pdp";
+import { startTcpProxy, type TcpProxy } from "./tcp-proxy";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+export interface GqlResult {
+  status: number;
+  data?: Record<string, unknown> | null;
+  errors?: { message: string; extensions?: { code?: string } }[];
+  extensions?: Record<string, unknown>;
+}
+
+export interface Replica {
+  name: string;
+  url: string;
+  /** In front of this replica's PERMIT_API_URL. */
+  apiProxy: TcpProxy;
+  gql(query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResult>;
+  kill(signal: NodeJS.Signals): Promise<void>;
+  log(): string;
+}
+
+export interface ReplicaSet {
+  a: Replica;
+  b: Replica;
+  pdp: LocalPdp;
+  /** Plays Permit's dashboard: an SDK client straight to the PDP. */
+  permit: Permit;
+  permitSettings: { apiKey: string; pdpUrl: string; apiUrl: string };
+  /** The shared database, for assertions. */
+  sql<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  token(email: string): Promise<string>;
+  userIdFor(email: string): string;
+  /** Waits until every recorded fact has been acknowledged by the PDP. */
+  settle(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ReplicaOptions {
+  /** OUTBOX_WAIT_MS of both replicas. */
+  outboxWaitMs?: number;
+  /** PERMIT_TIMEOUT_MS of both replicas. */
+  permitTimeoutMs?: number;
+}
+
+export async function startReplicas(options: ReplicaOptions = {}): Promise<ReplicaSet> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    cleanups.length = 0;
+  };
+  try {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), "notes-replicas-"));
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    const issuer = await DevHankoIssuer.load({ dataDir, audience: "notes-api" });
+    const jwks = await serveJwks(issuer);
+    cleanups.push(() => new Promise((resolve) => jwks.close(resolve)));
+
+    const apiKey = `permit_key_${randomBytes(12).toString("hex")}`;
+    const { pdp, permit } = await startPolicyPdp(apiKey);
+    cleanups.push(() => pdp.close());
+    const databaseUrl = await createTestDatabase();
+    const db = new Client({ connectionString: databaseUrl });
+    await db.connect();
+    cleanups.push(() => db.end());
+
+    const shared = {
+      NODE_ENV: "production",
+      HOST: "127.0.0.1",
+      PORT: "0",
+      LOG_LEVEL: "info",
+      DATA_DIR: dataDir,
+      DATABASE_URL: databaseUrl,
+      HANKO_API_URL: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}`,
+      PERMIT_API_KEY: apiKey,
+      PERMIT_PDP_URL: pdp.url,
+      CURSOR_SECRET: randomBytes(32).toString("base64url"),
+      OUTBOX_WAIT_MS: String(options.outboxWaitMs ?? 3000),
+      PERMIT_TIMEOUT_MS: String(options.permitTimeoutMs ?? 3000),
+    };
+    const start = async (name: string) => {
+      const apiProxy = await startTcpProxy(new URL(pdp.url));
+      cleanups.push(() => apiProxy.close());
+      const replica = await spawnReplica(name, { ...shared, PERMIT_API_URL: apiProxy.url }, apiProxy);
+      cleanups.push(() => replica.kill("SIGKILL"));
+      return replica;
+    };
+    // One after the other: the first applies the migrations (under an advisory lock anyway).
+    const a = await start("A");
+    const b = await start("B");
+
+    const sql = async <T>(text: string, params: unknown[] = []) => (await db.query(text, params)).rows as T[];
+    return {
+      a,
+      b,
+      pdp,
+      permit,
+      permitSettings: { apiKey, pdpUrl: pdp.url, apiUrl: pdp.url },
+      sql,
+      token: (email) => issuer.issueSessionToken({ email }),
+      userIdFor: (email) => issuer.userIdFor(email),
+      async settle(timeoutMs = 30_000) {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const [row] = await sql<{ n: number; last_error: string | null }>(
+            `SELECT count(*)::int AS n, max(last_error) AS last_error FROM permit_outbox WHERE delivered_at IS NULL`,
+          );
+          if (row!.n === 0) return;
+          if (Date.now() > deadline) throw new Error(`${row!.n} facts still pending after ${timeoutMs} ms (last error: ${row!.last_error})`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function serveJwks(issuer: DevHankoIssuer): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.url === "/.well-known/jwks.json") {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(issuer.jwks()));
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return server;
+}
+
+async function spawnReplica(name: string, env: Record<string, string>, apiProxy: TcpProxy): Promise<Replica> {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? os.tmpdir(), ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`replica ${name}: not ready within 60 s:\n${output}`)), 60_000);
+    const onData = () => {
+      const ready = /"url":"(http:\/\/[^"]+)\/graphql","msg":"notes API ready"/.exec(output);
+      if (ready) {
+        clearTimeout(timer);
+        child.stdout!.off("data", onData);
+        resolve(ready[1]!);
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`replica ${name} exited with ${code}:\n${output}`));
+    });
+  });
+  return {
+    name,
+    url,
+    apiProxy,
+    async gql(query, variables = {}, token) {
+      const res = await fetch(`${url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: res.status, ...((await res.json()) as Omit<GqlResult, "status">) };
+    },
+    async kill(signal) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      await exited;
+    },
+    log: () => output,
+  };
+}
