@@ -3,9 +3,9 @@
  * own notes): cursors reveal nothing, `hasNextPage` is exact, and every readable note shows
  * up once, in order. Cursors are refused when altered, foreign, or from another list.
  */
-import { CreateNoteDocument, NotesDocument } from "../generated/graphql";
+import { CreateNoteDocument, NotesDocument, type NotesQuery } from "../generated/graphql";
 import { CursorCodec } from "../../src/graphql/cursor";
-import { codes, startTestApi, type TestApi } from "../support/api";
+import { codes, startTestApi, type GraphQLResponse, type TestApi } from "../support/api";
 import { permitAdmin } from "../support/permit";
 
 let api: TestApi;
@@ -34,7 +34,7 @@ async function pageAll(token: string, first: number) {
   const pages: { ids: string[]; hasNextPage: boolean; endCursor: string | null; cursors: string[] }[] = [];
   let after: string | null = null;
   for (let i = 0; i < 100; i++) {
-    const res = await api.gql(NotesDocument, { first, after }, token);
+    const res: GraphQLResponse<NotesQuery> = await api.gql(NotesDocument, { first, after }, token);
     expect(res.errors).toBeUndefined();
     const { edges, pageInfo } = res.data!.notes;
     pages.push({ ids: edges.map((e) => e.node.id), hasNextPage: pageInfo.hasNextPage, endCursor: pageInfo.endCursor ?? null, cursors: edges.map((e) => e.cursor) });
