@@ -60,6 +60,8 @@ export interface ReplicaOptions {
   outboxWaitMs?: number;
   /** PERMIT_TIMEOUT_MS of both replicas. */
   permitTimeoutMs?: number;
+  /** An empty or migrated database; by default a fresh one from the test cluster. */
+  databaseUrl?: string;
 }
 
 export async function startReplicas(options: ReplicaOptions = {}): Promise<ReplicaSet> {
@@ -78,7 +80,7 @@ export async function startReplicas(options: ReplicaOptions = {}): Promise<Repli
     const apiKey = `permit_key_${randomBytes(12).toString("hex")}`;
     const { pdp, permit } = await startPolicyPdp(apiKey);
     cleanups.push(() => pdp.close());
-    const databaseUrl = await createTestDatabase();
+    const databaseUrl = options.databaseUrl ?? (await createTestDatabase());
     const db = new Client({ connectionString: databaseUrl });
     await db.connect();
     cleanups.push(() => db.end());
