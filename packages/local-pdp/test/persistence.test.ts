@@ -3,14 +3,14 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { startLocalPdp } from "../../src/localpdp";
-import { Database } from "../../src/localpdp/database";
-import { StateFileError } from "../../src/localpdp/persistence";
+import { startLocalPdp } from "../src";
+import { Database } from "../src/database";
+import { StateFileError } from "../src/persistence";
 import { API_KEY, applyTutorialPolicy, applyWorkspacePolicy, sdk, startHarness, syncUsers } from "./helpers";
 
-const ROOT = path.resolve(__dirname, "../..");
+const PACKAGE_DIR = path.resolve(__dirname, "..");
 /** `node --import tsx` rather than the tsx CLI, which would run the server in a grandchild that SIGKILL does not reach. */
-const NODE_ARGS = ["--import", "tsx", path.join(ROOT, "src/localpdp/main.ts")];
+const NODE_ARGS = ["--import", "tsx", path.join(PACKAGE_DIR, "src/main.ts")];
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 
 let dir: string;
@@ -26,11 +26,11 @@ interface Child {
   url: string;
 }
 
-/** Starts `src/localpdp/main.ts` as `npm run pdp:local` would, and waits for its ready line. */
+/** Starts `src/main.ts` as `npm run pdp:local` would, and waits for its ready line. */
 function spawnPdp(statePath: string): Promise<Child> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, NODE_ARGS, {
-      cwd: ROOT,
+      cwd: PACKAGE_DIR,
       env: { ...process.env, LOCAL_PDP_API_KEY: API_KEY, LOCAL_PDP_PORT: "0", LOCAL_PDP_STATE: statePath, LOG_LEVEL: "info" },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -59,7 +59,7 @@ function spawnPdp(statePath: string): Promise<Child> {
 function runToExit(statePath: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const proc = spawn(process.execPath, NODE_ARGS, {
-      cwd: ROOT,
+      cwd: PACKAGE_DIR,
       env: { ...process.env, LOCAL_PDP_API_KEY: API_KEY, LOCAL_PDP_PORT: "0", LOCAL_PDP_STATE: statePath },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -1,6 +1,6 @@
 /** Shared setup for the local PDP tests: a PDP on a free port and the real permitio SDK pointed at it. */
 import { Permit } from "permitio";
-import { startLocalPdp, type LocalPdp } from "../../src/localpdp";
+import { startLocalPdp, type LocalPdp } from "../src";
 
 export const API_KEY = "local-pdp-test-key";
 

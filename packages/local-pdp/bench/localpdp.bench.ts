@@ -8,16 +8,16 @@
  *   state measured in alternating rounds, so machine noise hits both sides alike.
  * Every loop stops at its iteration count or its time budget, whichever comes first.
  *
- *   npx tsx bench/localpdp.bench.ts      (or: npm run bench -- localpdp)
+ *   npx tsx packages/local-pdp/bench/localpdp.bench.ts      (or: npm run bench -- localpdp)
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Permit } from "permitio";
-import { startLocalPdp } from "../src/localpdp";
-import type { CheckInput } from "../src/localpdp/attributes";
-import { Database } from "../src/localpdp/database";
-import { Evaluator, RequestMemo } from "../src/localpdp/evaluator";
+import { startLocalPdp } from "../src";
+import type { CheckInput } from "../src/attributes";
+import { Database } from "../src/database";
+import { Evaluator, RequestMemo } from "../src/evaluator";
 
 const API_KEY = "bench-key";
 const HOST = "127.0.0.1";
