@@ -1,38 +1,23 @@
 /**
- * `npm run pdp:local`: the local PDP as a standalone server.
- *   LOCAL_PDP_API_KEY (required)  bearer token clients must send
- *   LOCAL_PDP_PORT    (7766)      port on LOCAL_PDP_HOST (127.0.0.1)
- *   LOCAL_PDP_STATE   (DATA_DIR/localpdp.json, DATA_DIR defaults to .data) state file
- *   LOG_LEVEL         (info)      pino level
+ * `npm run pdp:local`: the local PDP as a standalone server, configured by the environment
+ * (see config.ts).
  */
-import path from "node:path";
 import pino from "pino";
+import { loadConfig } from "./config";
 import { startLocalPdp } from "./index";
 
 async function main(): Promise<void> {
-  const logger = pino({ name: "localpdp", level: process.env.LOG_LEVEL ?? "info" });
-  const apiKey = process.env.LOCAL_PDP_API_KEY?.trim();
-  if (!apiKey) {
-    logger.fatal("LOCAL_PDP_API_KEY is required (the bearer token clients must send)");
+  const loaded = loadConfig();
+  const logger = pino({ name: "localpdp", level: loaded.logLevel });
+  if (!loaded.ok) {
+    logger.fatal(loaded.problem);
     process.exit(2);
   }
-  const rawPort = process.env.LOCAL_PDP_PORT?.trim() || "7766";
-  if (!/^\d+$/.test(rawPort) || Number(rawPort) > 65535) {
-    logger.fatal(`LOCAL_PDP_PORT must be a port number (got "${rawPort}")`);
-    process.exit(2);
-  }
-  const dataDir = process.env.DATA_DIR?.trim() || ".data";
-  const statePath = path.resolve(process.env.LOCAL_PDP_STATE?.trim() || path.join(dataDir, "localpdp.json"));
+  const { statePath } = loaded.config;
 
   let pdp;
   try {
-    pdp = await startLocalPdp({
-      apiKey,
-      host: process.env.LOCAL_PDP_HOST?.trim() || "127.0.0.1",
-      port: Number(rawPort),
-      statePath,
-      logger,
-    });
+    pdp = await startLocalPdp({ ...loaded.config, logger });
   } catch (err) {
     logger.fatal({ err }, `local PDP could not start: ${(err as Error).message}`);
     process.exit(1);
