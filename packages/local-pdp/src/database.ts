@@ -5,7 +5,8 @@
 import { ApiError } from "./errors";
 import { compileConditions } from "./conditions";
 import { DEFAULT_TENANT } from "./model";
-import { applyOp, type Op, type OpBody } from "./ops";
+import { applyOp } from "./ops/apply";
+import type { Op, OpBody } from "./ops/op";
 import { Persistence, StateFileError, type PersistenceLogger } from "./persistence";
 import { Store } from "./store";
 

@@ -5,9 +5,9 @@
  */
 import { buildBag, storedInstanceAttributes, tenantRolesOf, type CheckInput } from "./attributes";
 import { evaluate, type Bag, type EvalEnv } from "./conditions";
+import { AUTOGEN } from "./model";
 import { graphRoles, type GraphMemo } from "./rebac";
 import { SchemaCache, SchemaIndex } from "./schema-index";
-import { AUTOGEN } from "./schema-ops";
 import type { Store } from "./store";
 
 export type Model = "rbac" | "abac" | "rebac";

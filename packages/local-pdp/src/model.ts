@@ -16,6 +16,11 @@ export const SCOPE = {
 /** The tenant every Permit environment starts with. */
 export const DEFAULT_TENANT = "default";
 
+/** Prefix of the implicit condition sets: `__autogen_<role>` (user set), `__autogen_<resource>` (resource set). */
+export const AUTOGEN = "__autogen_";
+/** The resource name Permit uses for tenant roles in derivations (not supported here). */
+export const TENANT_PSEUDO_RESOURCE = "__tenant";
+
 export interface Stamped {
   id: string;
   created_at: string;

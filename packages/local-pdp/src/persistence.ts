@@ -14,7 +14,7 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import type { Json } from "./model";
-import type { Op } from "./ops";
+import type { Op } from "./ops/op";
 
 const FORMAT = "permit-local-pdp-state";
 const VERSION = 1;

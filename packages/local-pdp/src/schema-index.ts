@@ -4,8 +4,7 @@
  * shared by every decision until the next one; facts are never copied here.
  */
 import { compileConditions, type Cond } from "./conditions";
-import type { ConditionSetDef } from "./model";
-import { AUTOGEN } from "./schema-ops";
+import { AUTOGEN, type ConditionSetDef } from "./model";
 import type { Store } from "./store";
 
 /** A derivation seen from the object type: users with `fromRole` on a `fromType` subject linked by `relation` get `role`. */

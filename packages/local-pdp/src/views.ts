@@ -13,7 +13,7 @@ import {
   type TupleRec,
   type UserRec,
 } from "./model";
-import { derivationReads } from "./schema-ops";
+import { derivationReads } from "./ops/schema/derivations";
 import type { Store } from "./store";
 
 type View = Record<string, unknown>;

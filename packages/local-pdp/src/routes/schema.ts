@@ -15,7 +15,7 @@ import type {
   ResourceBody,
   ResourceRoleInput,
   WhenInput,
-} from "../ops";
+} from "../ops/inputs";
 import { checkSlug, Fields, paginate, Query } from "../validate";
 import {
   actionView,
