@@ -9,9 +9,9 @@ import type { PdpContext } from "./context";
 import { ApiError, invalid } from "./errors";
 import { SCOPE } from "./model";
 import { decisionRoutes } from "./routes/decisions";
-import { factsRoutes } from "./routes/facts";
+import { factsRoutes } from "./routes/facts/index";
 import { localRoutes, RequestStats } from "./routes/local";
-import { schemaRoutes } from "./routes/schema";
+import { schemaRoutes } from "./routes/schema/index";
 
 export interface ServerLogger {
   info(...a: unknown[]): void;
