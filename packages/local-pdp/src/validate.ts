@@ -13,10 +13,6 @@ const MAX_KEY = 512;
 
 export type Loc = (string | number)[];
 
-export function isSlug(value: string): boolean {
-  return SLUG.test(value);
-}
-
 export function checkSlug(value: string, loc: Loc): string {
   if (!SLUG.test(value)) invalidThrow(loc, "must be a URL-friendly key (letters, digits, '-' and '_')");
   if (value.startsWith("__")) invalidThrow(loc, "keys starting with '__' are reserved");
@@ -83,11 +79,6 @@ export class Fields {
     return checkFactKey(this.str(name), this.at(name));
   }
 
-  optFactKey(name: string): string | undefined {
-    const value = this.optStr(name);
-    return value === undefined ? undefined : checkFactKey(value, this.at(name));
-  }
-
   optBool(name: string): boolean | undefined {
     const value = this.obj[name];
     if (value === undefined || value === null) return undefined;
@@ -124,10 +115,6 @@ export class Fields {
     if (!Array.isArray(value)) invalidThrow(this.at(name), "must be an array");
     return value;
   }
-}
-
-export function jsonObjectOr(value: JsonObject | undefined): JsonObject {
-  return value ?? {};
 }
 
 /** Query-string readers (Fastify hands query values over as strings or string arrays). */

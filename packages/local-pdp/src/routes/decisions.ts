@@ -16,7 +16,7 @@ import { Fields, type Loc } from "../validate";
 type Req = FastifyRequest<{ Body: unknown }>;
 
 /** One check body, accepting both spellings of the user's names and ignoring unknown fields. */
-export function parseCheck(value: unknown, loc: Loc): CheckInput {
+function parseCheck(value: unknown, loc: Loc): CheckInput {
   const f = Fields.of(value, loc);
   const rawUser = f.raw("user");
   // The SDK always sends an object; a bare key is accepted for hand-written calls.

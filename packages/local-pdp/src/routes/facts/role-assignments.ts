@@ -7,7 +7,7 @@ import { Fields, paginate, Query } from "../../validate";
 import { assignmentView, detailedAssignmentView } from "../../views";
 import { parseList, type Req } from "../request";
 
-export function parseAssignment(f: Fields): AssignmentInput {
+function parseAssignment(f: Fields): AssignmentInput {
   return { user: f.factKey("user"), role: f.str("role"), tenant: f.optStr("tenant"), resource_instance: f.optStr("resource_instance") };
 }
 

@@ -8,7 +8,7 @@ import { Fields, paginate, Query } from "../../validate";
 import { tupleView } from "../../views";
 import { parseList, type Req } from "../request";
 
-export function parseTuple(f: Fields): TupleInput {
+function parseTuple(f: Fields): TupleInput {
   return { subject: f.str("subject"), relation: f.str("relation"), object: f.str("object"), tenant: f.optStr("tenant") };
 }
 
