@@ -15,7 +15,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["**/*.test.ts", "test/**/*.ts"],
+    files: ["**/*.test.ts", "test/**/*.ts", "packages/*/test/**/*.ts"],
     ...jest.configs["flat/recommended"],
     rules: {
       ...jest.configs["flat/recommended"].rules,
@@ -27,8 +27,18 @@ export default tseslint.config(
   },
   {
     // Command-line tools print their results.
-    files: ["src/**/*-cli.ts", "src/graphql/emit-schema.ts", "src/localpdp/main.ts", "bench/**/*.ts"],
+    files: ["src/**/*-cli.ts", "src/graphql/emit-schema.ts", "packages/local-pdp/src/main.ts", "bench/**/*.ts", "packages/*/bench/**/*.ts"],
     rules: { "no-console": "off" },
+  },
+  {
+    // A workspace package is used through its public entry only (its package name).
+    files: ["src/**/*.ts", "test/**/*.ts", "bench/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["@notes/*/**", "**/packages/**"], message: "Import a workspace package by its name only (its index.ts)." }] },
+      ],
+    },
   },
   {
     files: ["**/*.js", "**/*.cjs"],

@@ -1,6 +1,7 @@
 /** Jest runs TypeScript through ts-jest (transpile only: `npm run typecheck` is the type gate). */
 /** @type {import('jest').Config} */
-module.exports = {
+const api = {
+  displayName: "api",
   testEnvironment: "node",
   roots: ["<rootDir>/src", "<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
@@ -10,8 +11,15 @@ module.exports = {
     "^.+/node_modules/jose/.+\\.js$": ["ts-jest", { diagnostics: false, tsconfig: { allowJs: true, isolatedModules: true } }],
   },
   transformIgnorePatterns: ["/node_modules/(?!jose/)"],
+  // Embedded PostgreSQL for the API's tests; jest runs it only when a test of this project runs.
   globalSetup: "<rootDir>/test/global-setup.ts",
   globalTeardown: "<rootDir>/test/global-teardown.ts",
   testTimeout: 30000,
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  // The API, and every workspace package with its own jest.config.js.
+  projects: [api, "<rootDir>/packages/local-pdp"],
   maxWorkers: 2,
 };

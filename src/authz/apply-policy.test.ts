@@ -3,7 +3,7 @@
  */
 import pino from "pino";
 import type { Permit } from "permitio";
-import { startLocalPdp } from "../localpdp";
+import { startLocalPdp } from "@notes/local-pdp";
 import { Authorizer } from "./authorizer";
 import { applyPolicy, summarize } from "./apply-policy";
 import { main as applyCli } from "./apply-policy-cli";

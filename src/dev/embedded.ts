@@ -9,7 +9,7 @@ import path from "node:path";
 import { usesEmbedded, type Config } from "../config";
 import type { Logger } from "../logger";
 import { startEmbeddedPostgres } from "../db/embedded-postgres";
-import { startLocalPdp } from "../localpdp";
+import { startLocalPdp } from "@notes/local-pdp";
 import { DevHankoIssuer } from "./hanko-issuer";
 
 export interface PermitSettings {

@@ -3,7 +3,7 @@
  * the configured timeout — never an allow, never a silent FORBIDDEN/NOT_FOUND — and the
  * next request after the outage works again.
  */
-import type { LocalPdp } from "../../src/localpdp";
+import type { LocalPdp } from "@notes/local-pdp";
 import { CreateNoteDocument, MeDocument, NoteDocument, NotesDocument } from "../generated/graphql";
 import { codes, startTestApi, type TestApi } from "../support/api";
 import { startPolicyPdp } from "../support/policy-pdp";

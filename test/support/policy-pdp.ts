@@ -2,7 +2,7 @@ import type { Permit } from "permitio";
 import { applyPolicy } from "../../src/authz/apply-policy";
 import { createPermitClient } from "../../src/authz/permit-client";
 import { policy } from "../../src/authz/policy";
-import { startLocalPdp, type LocalPdp } from "../../src/localpdp";
+import { startLocalPdp, type LocalPdp } from "@notes/local-pdp";
 import { createLogger } from "../../src/logger";
 
 /** A local PDP on a free port with the project's policy applied, and an SDK client for it. */
