@@ -15,7 +15,7 @@ import path from "node:path";
 import { Client } from "pg";
 import type { Permit } from "permitio";
 import { DevHankoIssuer } from "../../src/dev/hanko-issuer";
-import type { LocalPdp } from "../../src/localpdp";
+import type { LocalPdp } from "@notes/local-pdp";
 import { createTestDatabase } from "./database";
 import { startPolicyPdp } from "./policy-pdp";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy";
