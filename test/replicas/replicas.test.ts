@@ -29,6 +29,9 @@ const ok = (res: GqlResult) => {
   return res.data!;
 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const waitFor = async (condition: () => boolean, timeoutMs = 5000) => {
+  for (const deadline = Date.now() + timeoutMs; !condition() && Date.now() < deadline; ) await sleep(20);
+};
 
 async function expectPdpMatchesDatabase(): Promise<void> {
   await set.settle();
@@ -151,7 +154,7 @@ describe("two replicas on one database and one PDP", () => {
   });
 
   it("a mutation on A whose fact B is delivering answers only after the PDP acknowledged it", async () => {
-    const owner = await set.token("owner@example.com");
+    const owner = await signIn("owner@example.com");
     await withSlowFacts(set.b, 400, async () => {
       // B takes the delivery lock with a slow workspace (two REST calls) …
       const busy = set.b.gql(CREATE_WORKSPACE, { name: "slow on B" }, owner);
@@ -176,14 +179,16 @@ describe("two replicas on one database and one PDP", () => {
   });
 
   it("says factsPending when its facts could not be delivered within the wait, and delivers them later", async () => {
-    const owner = await set.token("owner@example.com");
+    const owner = await signIn("pending@example.com");
     set.a.apiProxy.mode = "hang";
     let id: string;
     try {
       const res = await set.a.gql(CREATE_NOTE, { title: "pending" }, owner);
       id = (ok(res).createNote as { id: string }).id;
       expect(res.extensions?.factsPending).toBe(true);
-      expect(set.a.log()).toMatch(/"factsPending":true/);
+      // The log line arrives over the child's stdout, possibly just after the response.
+      await waitFor(() => /"factsPending":true/.test(set.a.log()));
+      expect(set.a.log()).toMatch(/"factsPending":true,"operationName":null,"user":"[0-9a-f-]{36}"/);
     } finally {
       set.a.apiProxy.mode = "forward";
     }
@@ -195,7 +200,8 @@ describe("two replicas on one database and one PDP", () => {
   });
 
   it("lets the sharee read through the other replica as soon as the share returns", async () => {
-    const owner = await set.token("owner@example.com");
+    const owner = await signIn("owner@example.com");
+    await premium("owner@example.com");
     const reader = await signIn("reader@example.com", set.b);
     for (let i = 0; i < 5; i++) {
       const w = await workspaceOf(owner, `read-your-writes-${i}`);
@@ -208,7 +214,8 @@ describe("two replicas on one database and one PDP", () => {
   });
 
   it("loses and duplicates nothing when A is killed with SIGKILL mid-burst", async () => {
-    const owner = await set.token("owner@example.com");
+    const owner = await signIn("owner@example.com");
+    await premium("owner@example.com");
     const w = await workspaceOf(owner, "burst");
     set.a.apiProxy.delayMs = 50;
     set.a.apiProxy.mode = "slow";
