@@ -27,7 +27,7 @@ export default tseslint.config(
   },
   {
     // Command-line tools print their results.
-    files: ["src/**/*-cli.ts", "src/graphql/emit-schema.ts", "packages/local-pdp/src/main.ts", "bench/**/*.ts", "packages/*/bench/**/*.ts"],
+    files: ["src/cli/**/*.ts", "packages/local-pdp/src/main.ts", "bench/**/*.ts", "packages/*/bench/**/*.ts"],
     rules: { "no-console": "off" },
   },
   {
@@ -47,7 +47,7 @@ export default tseslint.config(
   },
   {
     // The explorer page's script runs in the browser as an ES module.
-    files: ["src/explorer/static/**/*.js"],
+    files: ["src/http/explorer/static/**/*.js"],
     languageOptions: {
       sourceType: "module",
       globals: { window: "readonly", document: "readonly", fetch: "readonly", sessionStorage: "readonly" },

@@ -13,7 +13,7 @@ import path from "node:path";
 import { startApi } from "../src/app";
 import { loadConfig } from "../src/config";
 import { startEmbeddedPostgres } from "../src/db/embedded-postgres";
-import { createLogger } from "../src/logger";
+import { createLogger } from "../src/common/logger";
 
 const ITERATIONS = 200;
 const TIME_BUDGET_MS = 4000;

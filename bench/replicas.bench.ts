@@ -15,7 +15,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
-import { PermitFacts } from "../src/authz/permit-facts";
+import { PermitFacts } from "../src/permit/fact-writer";
 import { startEmbeddedPostgres } from "../src/db/embedded-postgres";
 import { startReplicas, type ReplicaSet } from "../test/support/replicas";
 

@@ -12,7 +12,7 @@ const path = require("node:path");
 const root = path.join(__dirname, "..");
 const dist = path.join(root, "dist");
 
-fs.cpSync(path.join(root, "src/explorer/static"), path.join(dist, "src/explorer/static"), { recursive: true });
+fs.cpSync(path.join(root, "src/http/explorer/static"), path.join(dist, "src/http/explorer/static"), { recursive: true });
 
 for (const dir of fs.readdirSync(path.join(root, "packages"))) {
   const manifest = path.join(root, "packages", dir, "package.json");

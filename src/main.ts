@@ -2,7 +2,7 @@
 import "reflect-metadata";
 import { startApi } from "./app";
 import { ConfigError, loadConfig } from "./config";
-import { createLogger } from "./logger";
+import { createLogger } from "./common/logger";
 
 async function main(): Promise<void> {
   let config;

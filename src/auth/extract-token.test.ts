@@ -1,4 +1,4 @@
-import { AppError } from "../errors";
+import { AppError } from "../common/errors";
 import { extractSessionToken, readCookie } from "./extract-token";
 
 const JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln-_";

@@ -3,7 +3,7 @@
  * `Authorization: Bearer <jwt>`; browsers on the same site send the `hanko` cookie (set by Hanko
  * itself or by its frontend SDK). The header wins, as in Hanko's own session middleware.
  */
-import { unauthenticated } from "../errors";
+import { unauthenticated } from "../common/errors";
 
 export const SESSION_COOKIE_NAME = "hanko";
 

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import { SignJWT, base64url, decodeJwt, exportJWK, exportSPKI, generateKeyPair } from "jose";
 import type { CryptoKey, JWK } from "jose";
-import { AppError } from "../errors";
+import { AppError } from "../common/errors";
 import { HankoUnavailableError, createSessionVerifier } from "./session-verifier";
 import type { SessionVerifierOptions } from "./session-verifier";
 

@@ -16,8 +16,8 @@
  */
 import { createRemoteJWKSet, customFetch, errors, jwtVerify } from "jose";
 import type { FlattenedJWSInput, JWSHeaderParameters, JWTPayload } from "jose";
-import { unauthenticated } from "../errors";
-import type { AppError } from "../errors";
+import { unauthenticated } from "../common/errors";
+import type { AppError } from "../common/errors";
 import type { Principal } from "./principal";
 
 /** Stable values of `extensions.reason` on UNAUTHENTICATED errors from the verifier. */

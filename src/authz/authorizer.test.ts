@@ -3,10 +3,10 @@ import pino from "pino";
 import type { Permit } from "permitio";
 import { PermitConnectionError } from "permitio";
 import { startPolicyPdp } from "../../test/support/policy-pdp";
-import { ErrorCode, isAppError } from "../errors";
+import { ErrorCode, isAppError } from "../common/errors";
 import { Authorizer, checkCacheKey } from "./authorizer";
-import { createPermitClient } from "./permit-client";
-import { PermitFacts } from "./permit-facts";
+import { createPermitClient } from "../permit/client";
+import { PermitFacts } from "../permit/fact-writer";
 
 const silent = pino({ level: "silent" });
 

@@ -7,9 +7,9 @@
  */
 import DataLoader from "dataloader";
 import type { Permit } from "permitio";
-import type { Logger } from "../logger";
-import { authzUnavailable } from "../errors";
-import { toAuthzError } from "./permit-client";
+import type { Logger } from "../common/logger";
+import { authzUnavailable } from "../common/errors";
+import { toAuthzError } from "../permit/client";
 
 export interface AuthzUser {
   /** Hanko user id (JWT `sub`), the Permit user key. */

@@ -11,10 +11,10 @@
  */
 import type { GraphQLResolveInfo } from "graphql";
 import { allow, rule } from "graphql-shield";
-import type { RequestContext } from "../context";
-import { forbidden, notFound, unauthenticated } from "../errors";
+import type { RequestContext } from "../graphql/context";
+import { forbidden, notFound, unauthenticated } from "../common/errors";
 import { requestedSubfields } from "../graphql/selection";
-import { isUuid } from "../validation";
+import { isUuid } from "../common/validation";
 import { NoteAction, WorkspaceAction } from "./policy";
 import { newNoteResource, newWorkspaceResource, noteResource, workspaceResource, workspaceViewerCanActions } from "./resources";
 

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { usesEmbedded, type Config } from "../config";
-import type { Logger } from "../logger";
+import type { Logger } from "../common/logger";
 import { startEmbeddedPostgres } from "../db/embedded-postgres";
 import { startLocalPdp } from "@notes/local-pdp";
 import { DevHankoIssuer } from "./hanko-issuer";

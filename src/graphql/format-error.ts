@@ -4,8 +4,8 @@
  */
 import type { GraphQLFormattedError } from "graphql";
 import { unwrapResolverError } from "@apollo/server/errors";
-import { ErrorCode } from "../errors";
-import type { Logger } from "../logger";
+import { ErrorCode } from "../common/errors";
+import type { Logger } from "../common/logger";
 
 const PUBLIC_CODES = new Set<string>([
   ErrorCode.UNAUTHENTICATED,

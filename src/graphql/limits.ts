@@ -6,7 +6,7 @@ import type { ApolloServerPlugin } from "@apollo/server";
 import { GraphQLError, type GraphQLSchema } from "graphql";
 import depthLimit from "graphql-depth-limit";
 import { getComplexity, simpleEstimator, type ComplexityEstimator } from "graphql-query-complexity";
-import { ErrorCode } from "../errors";
+import { ErrorCode } from "../common/errors";
 
 export { depthLimit };
 

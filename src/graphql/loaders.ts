@@ -8,7 +8,7 @@ import type { Note } from "../notes/note.entity";
 import type { User } from "../users/user.entity";
 import type { Workspace } from "../workspaces/workspace.entity";
 import type { WorkspaceMember } from "../workspaces/workspace-member.entity";
-import type { Services } from "./services";
+import type { Services } from "../services";
 
 export interface Loaders {
   note: DataLoader<string, Note | null>;

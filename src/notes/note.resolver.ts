@@ -1,12 +1,12 @@
 import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import type { GraphQLResolveInfo } from "graphql";
-import { settle, viewerOf, type RequestContext } from "../context";
+import { settle, viewerOf, type RequestContext } from "../graphql/context";
 import { noteResource, workspaceResource } from "../authz/resources";
 import { NoteAction, NoteViewerCan, WorkspaceAction } from "../authz/policy";
-import { notFound } from "../errors";
+import { notFound } from "../common/errors";
 import { requestedSubfields } from "../graphql/selection";
 import { UserType } from "../users/user.types";
-import { optionalId, requireId } from "../validation";
+import { optionalId, requireId } from "../common/validation";
 import { WorkspaceType } from "../workspaces/workspace.types";
 import type { Note } from "./note.entity";
 import { CreateNoteInput, NoteConnectionType, NotePermissionsType, NoteType, UpdateNoteInput } from "./note.types";

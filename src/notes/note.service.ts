@@ -1,9 +1,9 @@
 import type { DataSource } from "typeorm";
-import { badInput, conflict, notFound } from "../errors";
+import { badInput, conflict, notFound } from "../common/errors";
 import type { CursorCodec, Position } from "../graphql/cursor";
 import { recordFacts, type Written } from "../outbox/facts";
 import type { FactDelivery } from "../outbox/delivery";
-import { limitText, NOTE_BODY_MAX, NOTE_TITLE_MAX, requirePageSize, requireTrimmedText } from "../validation";
+import { limitText, NOTE_BODY_MAX, NOTE_TITLE_MAX, requirePageSize, requireTrimmedText } from "../common/validation";
 import type { Note } from "./note.entity";
 import type { NoteRepository } from "./note.repository";
 

@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import type { DataSource } from "typeorm";
 import { createDataSource } from "../db/data-source";
-import { createLogger } from "../logger";
+import { createLogger } from "../common/logger";
 import { createTestDatabase } from "../../test/support/database";
 import { FactDelivery } from "./delivery";
 import { recordFacts, type Fact } from "./facts";

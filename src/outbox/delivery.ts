@@ -14,7 +14,7 @@
  * acknowledged, whoever delivers them, and says whether they were (`deliver` → true/false).
  */
 import type { DataSource } from "typeorm";
-import type { Logger } from "../logger";
+import type { Logger } from "../common/logger";
 import { factOf, type Fact } from "./facts";
 import type { OutboxFact } from "./outbox.entity";
 

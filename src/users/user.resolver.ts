@@ -1,5 +1,5 @@
 import { Ctx, Query, Resolver } from "type-graphql";
-import { viewerOf, type RequestContext } from "../context";
+import { viewerOf, type RequestContext } from "../graphql/context";
 import { ViewerType } from "./user.types";
 
 @Resolver(() => ViewerType)

@@ -1,11 +1,11 @@
 import type { GraphQLResolveInfo } from "graphql";
 import { Arg, Ctx, FieldResolver, ID, Info, Mutation, Query, Resolver, Root } from "type-graphql";
-import { settle, viewerOf, type RequestContext } from "../context";
+import { settle, viewerOf, type RequestContext } from "../graphql/context";
 import { WorkspaceAction, WorkspaceViewerCan } from "../authz/policy";
 import { workspaceResource, workspaceViewerCanActions } from "../authz/resources";
-import { notFound } from "../errors";
+import { notFound } from "../common/errors";
 import { UserType } from "../users/user.types";
-import { requireId } from "../validation";
+import { requireId } from "../common/validation";
 import type { Workspace } from "./workspace.entity";
 import type { WorkspaceMember } from "./workspace-member.entity";
 import {

@@ -1,9 +1,9 @@
 import type { DataSource } from "typeorm";
-import { conflict, notFound } from "../errors";
+import { conflict, notFound } from "../common/errors";
 import type { FactDelivery } from "../outbox/delivery";
 import { recordFacts, type Written } from "../outbox/facts";
 import type { UserService } from "../users/user.service";
-import { requireEmail, requireTrimmedText, WORKSPACE_NAME_MAX } from "../validation";
+import { requireEmail, requireTrimmedText, WORKSPACE_NAME_MAX } from "../common/validation";
 import type { Workspace } from "./workspace.entity";
 import type { WorkspaceMember, WorkspaceRoleName } from "./workspace-member.entity";
 import type { WorkspaceRepository } from "./workspace.repository";

@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import { isObjectType, type GraphQLSchema } from "graphql";
-import { ruleMap } from "../../src/authz/permissions";
+import { ruleMap } from "../../src/authz/rule-map";
 import { buildApiSchema } from "../../src/graphql/schema";
 
 type RuleLike = { name?: string };

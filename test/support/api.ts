@@ -11,7 +11,7 @@ import { print } from "graphql";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { startApi, type RunningApi } from "../../src/app";
 import { loadConfig, type Config } from "../../src/config";
-import { createLogger } from "../../src/logger";
+import { createLogger } from "../../src/common/logger";
 import { createTestDatabase } from "./database";
 
 export interface GraphQLResponse<T> {

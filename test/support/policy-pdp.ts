@@ -1,9 +1,9 @@
 import type { Permit } from "permitio";
-import { applyPolicy } from "../../src/authz/apply-policy";
-import { createPermitClient } from "../../src/authz/permit-client";
+import { applyPolicy } from "../../src/permit/apply-policy";
+import { createPermitClient } from "../../src/permit/client";
 import { policy } from "../../src/authz/policy";
 import { startLocalPdp, type LocalPdp } from "@notes/local-pdp";
-import { createLogger } from "../../src/logger";
+import { createLogger } from "../../src/common/logger";
 
 /** A local PDP on a free port with the project's policy applied, and an SDK client for it. */
 export async function startPolicyPdp(apiKey: string, tenant = "default"): Promise<{ pdp: LocalPdp; permit: Permit }> {

@@ -2,7 +2,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { lexicographicSortSchema, printSchema } from "graphql";
-import { buildApiSchema } from "./schema";
+import { buildApiSchema } from "../graphql/schema";
 
 const target = path.resolve(__dirname, "../../schema/schema.graphql");
 

@@ -5,8 +5,8 @@
  * object already there (409) and a delete that finds it gone (404) count as done.
  */
 import type { Permit, RoleAssignmentRead } from "permitio";
-import type { Logger } from "../logger";
-import { describePermitError, isPermitUnavailable, permitStatus, type PermitFailure } from "./permit-client";
+import type { Logger } from "../common/logger";
+import { describePermitError, isPermitUnavailable, permitStatus, type PermitFailure } from "./client";
 import {
   NoteAttribute,
   Relation,
@@ -17,7 +17,7 @@ import {
   isWorkspaceRoleKey,
   workspaceRoleKey,
   type WorkspaceRole,
-} from "./policy";
+} from "../authz/policy";
 
 /** A fact write that failed. Carries a sanitized description of the cause, never the SDK error (it holds the API key). */
 export class PermitFactError extends Error {

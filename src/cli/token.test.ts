@@ -4,8 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import Fastify from "fastify";
 import { createSessionVerifier } from "../auth/session-verifier";
-import { DevHankoIssuer } from "./hanko-issuer";
-import { DEV_JWKS_PATH, registerDevHankoRoutes } from "./hanko-routes";
+import { DevHankoIssuer } from "../dev/hanko-issuer";
+import { DEV_JWKS_PATH, registerDevHankoRoutes } from "../dev/hanko-routes";
 
 const ROOT = path.resolve(__dirname, "../..");
 const TSX = path.join(ROOT, "node_modules/.bin/tsx");
@@ -20,7 +20,7 @@ function runCli(args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       TSX,
-      ["src/dev/token-cli.ts", ...args],
+      ["src/cli/token.ts", ...args],
       // A minimal environment: nothing from the developer's shell may select a real Hanko.
       { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), NODE_ENV: "development", ...env }, timeout: 20_000 },
       (error, stdout, stderr) => {

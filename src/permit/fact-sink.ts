@@ -1,7 +1,7 @@
 /** Applies one recorded fact (outbox/facts.ts) to the PDP through the idempotent fact writers. */
 import type { Fact } from "../outbox/facts";
 import type { FactSink } from "../outbox/delivery";
-import type { PermitFacts } from "./permit-facts";
+import type { PermitFacts } from "./fact-writer";
 
 export function createFactSink(facts: PermitFacts): FactSink {
   return async (fact: Fact) => {

@@ -8,9 +8,9 @@
  */
 import type { DataSource } from "typeorm";
 import { execute } from "../db/sql";
-import { authzUnavailable } from "../errors";
-import type { Logger } from "../logger";
-import type { PermitFacts } from "./permit-facts";
+import { authzUnavailable } from "../common/errors";
+import type { Logger } from "../common/logger";
+import type { PermitFacts } from "./fact-writer";
 
 /** How long a replica may hold the claim before another one may take over. */
 const CLAIM_MS = 15_000;

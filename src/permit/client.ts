@@ -4,8 +4,8 @@
  * resolves on the first REST call and the HTTP agents.
  */
 import { Permit, PermitApiError, PermitConnectionError, PermitContextError, PermitError } from "permitio";
-import { AppError, authzUnavailable, isAppError } from "../errors";
-import type { Logger } from "../logger";
+import { AppError, authzUnavailable, isAppError } from "../common/errors";
+import type { Logger } from "../common/logger";
 
 export interface PermitClientSettings {
   apiKey: string;

@@ -5,10 +5,10 @@
  * Exit codes: 0 applied (or nothing to do), 1 the apply failed, 2 usage or configuration.
  */
 import { ConfigError, loadConfig, usesEmbedded } from "../config";
-import { createLogger } from "../logger";
-import { applyPolicy, summarize } from "./apply-policy";
-import { createPermitClient } from "./permit-client";
-import { policy } from "./policy";
+import { createLogger } from "../common/logger";
+import { applyPolicy, summarize } from "../permit/apply-policy";
+import { createPermitClient } from "../permit/client";
+import { policy } from "../authz/policy";
 
 const USAGE = `Usage: npm run permit:apply [-- --prune]
 

@@ -4,7 +4,7 @@
  * permission change). Anything not listed is denied by `fallbackRule`.
  */
 import { deny, shield, type IRules } from "graphql-shield";
-import { AppError, ErrorCode } from "../errors";
+import { AppError, ErrorCode } from "../common/errors";
 import {
   authorizedByParent,
   canCreateNote,

@@ -9,7 +9,7 @@
  */
 import { ConfigError, loadConfig, usesEmbedded } from "../config";
 import type { Config } from "../config";
-import { DevHankoIssuer, DevIssuerInputError, normalizeEmail } from "./hanko-issuer";
+import { DevHankoIssuer, DevIssuerInputError, normalizeEmail } from "../dev/hanko-issuer";
 
 const USAGE = "usage: npm run -s token -- <email>\n  prints a dev Hanko session token for <email> (embedded Hanko only)\n";
 

@@ -2,13 +2,13 @@
  * The per-request context: who is calling (verified Hanko session), the request's loaders and
  * its Authorizer (checks of one tick batched into one PDP call, decisions memoized).
  */
-import type { Principal } from "./auth/principal";
-import type { Authorizer } from "./authz/authorizer";
-import { unauthenticated } from "./errors";
-import type { Loaders } from "./graphql/loaders";
-import type { Services } from "./graphql/services";
-import type { Logger } from "./logger";
-import type { Written } from "./outbox/facts";
+import type { Principal } from "../auth/principal";
+import type { Authorizer } from "../authz/authorizer";
+import { unauthenticated } from "../common/errors";
+import type { Loaders } from "./loaders";
+import type { Services } from "../services";
+import type { Logger } from "../common/logger";
+import type { Written } from "../outbox/facts";
 
 export interface RequestContext {
   principal: Principal | null;

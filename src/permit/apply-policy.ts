@@ -8,8 +8,8 @@
  * `prune` is set (the environment may hold someone else's configuration).
  */
 import type { ConditionSetRead, ConditionSetRuleRead, Permit, ResourceRead, RoleRead } from "permitio";
-import { stableStringify } from "./authorizer";
-import { describePermitError, orMissing } from "./permit-client";
+import { stableStringify } from "../authz/authorizer";
+import { describePermitError, orMissing } from "./client";
 import {
   validatePolicy,
   type ConditionSetPolicy,
@@ -18,7 +18,7 @@ import {
   type ResourcePolicy,
   type ResourceRolePolicy,
   type TenantRolePolicy,
-} from "./policy";
+} from "../authz/policy";
 
 export interface ApplyPolicyOptions {
   /** Also delete roles, relations, condition sets, set rules and resources the policy does not define. */

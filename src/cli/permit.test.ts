@@ -7,9 +7,9 @@ import path from "node:path";
 import pino from "pino";
 import type { Permit } from "permitio";
 import { startPolicyPdp } from "../../test/support/policy-pdp";
-import { CommandError, UsageError, main, parseArgs, parseAttributeValue, runCommand } from "./admin-cli";
-import { Authorizer } from "./authorizer";
-import { PermitFacts } from "./permit-facts";
+import { CommandError, UsageError, main, parseArgs, parseAttributeValue, runCommand } from "./permit";
+import { Authorizer } from "../authz/authorizer";
+import { PermitFacts } from "../permit/fact-writer";
 
 const API_KEY = "admin-cli-test-key";
 const TENANT = "default";

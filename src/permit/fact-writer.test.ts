@@ -6,10 +6,10 @@ import net from "node:net";
 import pino from "pino";
 import type { Permit } from "permitio";
 import { startPolicyPdp } from "../../test/support/policy-pdp";
-import { Authorizer } from "./authorizer";
-import { createPermitClient } from "./permit-client";
-import { PermitFactError, PermitFacts } from "./permit-facts";
-import { WorkspaceRole } from "./policy";
+import { Authorizer } from "../authz/authorizer";
+import { createPermitClient } from "./client";
+import { PermitFactError, PermitFacts } from "./fact-writer";
+import { WorkspaceRole } from "../authz/policy";
 
 const API_KEY = "permit-facts-test-key";
 const TENANT = "default";

@@ -17,8 +17,8 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Permit, UserRead } from "permitio";
 import { ConfigError, loadConfig, usesEmbedded, type Config } from "../config";
-import { createLogger } from "../logger";
-import { createPermitClient, describePermitError, orMissing, permitStatus } from "./permit-client";
+import { createLogger } from "../common/logger";
+import { createPermitClient, describePermitError, orMissing, permitStatus } from "../permit/client";
 
 const USAGE = `Usage: npm run permit -- <command>
 
