@@ -7,21 +7,29 @@ import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { DataSource } from "typeorm";
 import { createSessionVerifier, type SessionVerifier } from "./auth/session-verifier";
-import { applyPolicy, summarize } from "./permit/apply-policy";
-import { createFactSink } from "./permit/fact-sink";
-import { createPermitClient } from "./permit/client";
-import { PermitFacts } from "./permit/fact-writer";
 import { policy } from "./authz/policy";
-import { UserSync } from "./permit/user-sync";
+import { CursorCodec } from "./common/cursor";
+import type { Logger } from "./common/logger";
 import type { Config } from "./config";
 import { createDataSource } from "./db/data-source";
 import { startEmbeddedDefaults } from "./dev/embedded";
-import { DEV_JWKS_PATH } from "./dev/hanko-routes";
-import { CursorCodec } from "./graphql/cursor";
-import { createServices } from "./services";
-import type { Logger } from "./common/logger";
-import { FactDelivery } from "./outbox/delivery";
+import { DEV_JWKS_PATH, DEV_TOKEN_PATH, registerDevHankoRoutes } from "./dev/hanko-routes";
+import type { Services } from "./graphql/context";
+import { createContextBuilder } from "./http/context";
 import { buildServer } from "./http/server";
+import { NoteRepository } from "./notes/note.repository";
+import { NoteService } from "./notes/note.service";
+import { FactDelivery } from "./outbox/delivery";
+import { applyPolicy, summarize } from "./permit/apply-policy";
+import { createPermitClient } from "./permit/client";
+import { createFactSink } from "./permit/fact-sink";
+import { PermitFacts } from "./permit/fact-writer";
+import { UserSync } from "./permit/user-sync";
+import { FirstSight } from "./users/first-sight";
+import { UserRepository } from "./users/user.repository";
+import { UserService } from "./users/user.service";
+import { WorkspaceRepository } from "./workspaces/workspace.repository";
+import { WorkspaceService } from "./workspaces/workspace.service";
 
 export interface RunningApi {
   url: string;
@@ -67,23 +75,34 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     const delivery = new FactDelivery(dataSource, createFactSink(permitFacts), logger, { waitMs: config.outboxWaitMs });
     delivery.start();
     stops.push(() => delivery.stop());
-    const services = createServices(dataSource, delivery, new CursorCodec(embedded.cursorSecret));
-    const userSync = new UserSync(dataSource, permitFacts, logger);
+    const userRepository = new UserRepository(dataSource);
+    const users = new UserService(userRepository);
+    const services: Services = {
+      users,
+      notes: new NoteService(dataSource, new NoteRepository(dataSource), delivery, new CursorCodec(embedded.cursorSecret)),
+      workspaces: new WorkspaceService(dataSource, new WorkspaceRepository(dataSource), users, delivery),
+    };
+    const firstSight = new FirstSight(userRepository, new UserSync(dataSource, permitFacts, logger));
 
     // The dev issuer's JWKS is served by this very server, so its URL is known only after listen().
     const auth: { verifier?: SessionVerifier } = {};
     const app = await buildServer({
       config,
       logger,
-      dataSource,
-      services,
-      verifier: () => auth.verifier!,
-      permit,
-      permitFacts,
-      userSync,
-      delivery,
-      devIssuer: embedded.devIssuer,
+      buildContext: createContextBuilder({
+        verifier: () => auth.verifier!,
+        firstSight,
+        permit,
+        permitFacts,
+        services,
+        tenant: config.permit.tenant,
+        logger,
+      }),
+      database: dataSource,
+      outboxPending: () => delivery.pending(),
+      explorerSignIn: embedded.devIssuer ? { kind: "dev", tokenPath: DEV_TOKEN_PATH } : { kind: "hanko", publicUrl: config.hanko.publicUrl! },
     });
+    if (embedded.devIssuer) registerDevHankoRoutes(app, embedded.devIssuer, { nodeEnv: config.nodeEnv });
     await app.listen({ host: config.host, port: config.port });
     if (embedded.devIssuer && !["127.0.0.1", "localhost", "::1"].includes(config.host)) {
       // POST /dev/token mints a session for any email: fine on loopback, not on a shared network.

@@ -12,8 +12,8 @@ import { authzUnavailable } from "../common/errors";
 import { toAuthzError } from "../permit/client";
 
 export interface AuthzUser {
-  /** Hanko user id (JWT `sub`), the Permit user key. */
-  key: string;
+  /** Hanko user id (JWT `sub`), which is the Permit user key. */
+  userId: string;
   email?: string;
 }
 
@@ -63,7 +63,6 @@ export class Authorizer {
   private readonly tenant: string;
   private readonly logger: Logger;
   private readonly loader: DataLoader<Check, boolean, string>;
-  private readonly decisions = new Map<string, boolean>();
 
   constructor(options: AuthorizerOptions) {
     this.permit = options.permit;
@@ -98,18 +97,8 @@ export class Authorizer {
     for (const action of actions) void this.can(action, resource).catch(() => undefined);
   }
 
-  /** Several checks at once; same batching and memoization as `can`. */
-  canAll(checks: ReadonlyArray<{ action: string; resource: AuthzResource }>): Promise<boolean[]> {
-    return Promise.all(checks.map((c) => this.can(c.action, c.resource)));
-  }
-
-  /** The decision already made in this request for exactly this check, if any. */
-  decided(action: string, resource: AuthzResource): boolean | undefined {
-    return this.decisions.get(checkCacheKey(action, resource));
-  }
-
   private async decide(checks: readonly Check[]): Promise<boolean[]> {
-    const user = this.user.email === undefined ? { key: this.user.key } : { key: this.user.key, email: this.user.email };
+    const user = this.user.email === undefined ? { key: this.user.userId } : { key: this.user.userId, email: this.user.email };
     const queries = checks.map((c) => ({
       user,
       action: c.action,
@@ -138,10 +127,6 @@ export class Authorizer {
       );
       throw authzUnavailable(new Error(`bulk check answered ${Array.isArray(answers) ? answers.length : "no"} decisions for ${checks.length} checks`));
     }
-    return checks.map((c, i) => {
-      const allow = answers[i] === true;
-      this.decisions.set(checkCacheKey(c.action, c.resource), allow);
-      return allow;
-    });
+    return answers.map((answer) => answer === true);
   }
 }

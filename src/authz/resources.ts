@@ -6,7 +6,7 @@ import type { Note } from "../notes/note.entity";
 import type { Workspace } from "../workspaces/workspace.entity";
 import type { AuthzResource } from "./authorizer";
 import type { GraphQLResolveInfo } from "graphql";
-import { requestedSubfields } from "../graphql/selection";
+import { requestedSubfields } from "../common/selection";
 import { NoteAttribute, Resource, WorkspaceAction, WorkspaceAttribute } from "./policy";
 
 export function noteResource(note: Pick<Note, "id" | "ownerId" | "workspaceId">): AuthzResource {

@@ -11,10 +11,10 @@
  */
 import type { GraphQLResolveInfo } from "graphql";
 import { allow, rule } from "graphql-shield";
-import type { RequestContext } from "../graphql/context";
-import { forbidden, notFound, unauthenticated } from "../common/errors";
-import { requestedSubfields } from "../graphql/selection";
+import { forbidden, notFound } from "../common/errors";
+import { requestedSubfields } from "../common/selection";
 import { isUuid } from "../common/validation";
+import { requireCaller, type AuthzContext } from "./context";
 import { NoteAction, WorkspaceAction } from "./policy";
 import { newNoteResource, newWorkspaceResource, noteResource, workspaceResource, workspaceViewerCanActions } from "./resources";
 
@@ -26,9 +26,9 @@ type Args = Record<string, unknown>;
  */
 const entityRule = (
   name: string,
-  fn: (parent: unknown, args: Args, ctx: RequestContext, info: GraphQLResolveInfo) => Promise<true | Error>,
+  fn: (parent: unknown, args: Args, ctx: AuthzContext, info: GraphQLResolveInfo) => Promise<true | Error>,
 ) =>
-  rule(name, { cache: "no_cache" })(async (parent, args, ctx: RequestContext, info: GraphQLResolveInfo) => {
+  rule(name, { cache: "no_cache" })(async (parent, args, ctx: AuthzContext, info: GraphQLResolveInfo) => {
     try {
       return await fn(parent, args as Args, ctx, info);
     } catch (error) {
@@ -36,13 +36,10 @@ const entityRule = (
     }
   });
 
-function authorizerOf(ctx: RequestContext) {
-  if (!ctx.principal || !ctx.authorizer) throw unauthenticated();
-  return ctx.authorizer;
-}
+const authorizerOf = (ctx: AuthzContext) => requireCaller(ctx).authorizer;
 
 /** Loads a note the caller may read, or answers NOT_FOUND for both "missing" and "not readable". */
-async function readableNote(ctx: RequestContext, id: unknown) {
+async function readableNote(ctx: AuthzContext, id: unknown) {
   const authorizer = authorizerOf(ctx);
   // A malformed id is left to the resolver, which answers BAD_USER_INPUT.
   if (typeof id !== "string" || !isUuid(id)) return { note: null, authorizer };
@@ -55,7 +52,7 @@ async function readableNote(ctx: RequestContext, id: unknown) {
  * Loads a workspace the caller may read, or answers NOT_FOUND. `alsoAsk` are further actions
  * on it that the caller will need: they are decided in the same PDP call as `get`.
  */
-async function readableWorkspace(ctx: RequestContext, id: unknown, alsoAsk: readonly string[] = []) {
+async function readableWorkspace(ctx: AuthzContext, id: unknown, alsoAsk: readonly string[] = []) {
   const authorizer = authorizerOf(ctx);
   if (typeof id !== "string" || !isUuid(id)) return { workspace: null, authorizer };
   const workspace = await ctx.loaders.workspace.load(id.toLowerCase());
@@ -65,7 +62,6 @@ async function readableWorkspace(ctx: RequestContext, id: unknown, alsoAsk: read
   if (!(await authorizer.can(WorkspaceAction.get, resource))) throw notFound("Workspace", id);
   return { workspace, authorizer };
 }
-
 
 export const isAuthenticated = entityRule("isAuthenticated", async (_p, _args, ctx) => {
   authorizerOf(ctx);

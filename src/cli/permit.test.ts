@@ -34,7 +34,7 @@ async function run(...argv: string[]): Promise<string[]> {
 }
 
 const can = (user: string, action: string, resource: { type: string; key?: string; attributes?: Record<string, unknown> }) =>
-  new Authorizer({ permit, user: { key: user }, tenant: TENANT, logger: silent }).can(action, resource);
+  new Authorizer({ permit, user: { userId: user }, tenant: TENANT, logger: silent }).can(action, resource);
 
 describe("permit admin CLI", () => {
   it("assigns and unassigns admin by email (case-insensitive), idempotently", async () => {

@@ -1,19 +1,24 @@
 /**
- * The per-request context: who is calling (verified Hanko session), the request's loaders and
- * its Authorizer (checks of one tick batched into one PDP call, decisions memoized).
+ * The per-request context every resolver receives: who is calling (verified Hanko session),
+ * their Authorizer (checks of one tick batched into one PDP call, decisions memoized), the
+ * request's loaders, and the use cases. Built by `http/context.ts`.
  */
-import type { Principal } from "../auth/principal";
-import type { Authorizer } from "../authz/authorizer";
-import { unauthenticated } from "../common/errors";
-import type { Loaders } from "./loaders";
-import type { Services } from "../services";
+import type { AuthzContext } from "../authz/context";
 import type { Logger } from "../common/logger";
+import type { NoteService } from "../notes/note.service";
 import type { Written } from "../outbox/facts";
+import type { UserService } from "../users/user.service";
+import type { WorkspaceService } from "../workspaces/workspace.service";
+import type { Loaders } from "./loaders";
 
-export interface RequestContext {
-  principal: Principal | null;
-  /** Present exactly when `principal` is. */
-  authorizer: Authorizer | null;
+/** The use cases, created once per process and shared by every request. */
+export interface Services {
+  notes: NoteService;
+  workspaces: WorkspaceService;
+  users: UserService;
+}
+
+export interface RequestContext extends AuthzContext {
   loaders: Loaders;
   services: Services;
   /** The caller's tenant roles, read from the PDP on demand. */
@@ -27,10 +32,4 @@ export interface RequestContext {
 export function settle<T>(ctx: RequestContext, write: Written<T>): T {
   if (write.factsPending) ctx.factsPending = true;
   return write.value;
-}
-
-/** The caller, or UNAUTHENTICATED. */
-export function viewerOf(ctx: RequestContext): { principal: Principal; authorizer: Authorizer } {
-  if (!ctx.principal || !ctx.authorizer) throw unauthenticated();
-  return { principal: ctx.principal, authorizer: ctx.authorizer };
 }

@@ -4,17 +4,22 @@
  * to decide on it costs nothing extra when the resolver returns that note.
  */
 import DataLoader from "dataloader";
+import type { EntityLoaders } from "../authz/context";
 import type { Note } from "../notes/note.entity";
 import type { User } from "../users/user.entity";
 import type { Workspace } from "../workspaces/workspace.entity";
 import type { WorkspaceMember } from "../workspaces/workspace-member.entity";
-import type { Services } from "../services";
 
-export interface Loaders {
-  note: DataLoader<string, Note | null>;
-  workspace: DataLoader<string, Workspace | null>;
+export interface Loaders extends EntityLoaders {
   user: DataLoader<string, User | null>;
   members: DataLoader<string, WorkspaceMember[]>;
+}
+
+/** Where the loaders read from (the services' batch reads). */
+export interface LoaderSources {
+  notes: { findByIds(ids: readonly string[]): Promise<Note[]> };
+  workspaces: { findByIds(ids: readonly string[]): Promise<Workspace[]>; membersOf(ids: readonly string[]): Promise<WorkspaceMember[]> };
+  users: { findByIds(ids: readonly string[]): Promise<User[]> };
 }
 
 function byId<T extends { id: string }>(load: (ids: readonly string[]) => Promise<T[]>) {
@@ -25,13 +30,13 @@ function byId<T extends { id: string }>(load: (ids: readonly string[]) => Promis
   });
 }
 
-export function createLoaders(services: Services): Loaders {
+export function createLoaders(sources: LoaderSources): Loaders {
   return {
-    note: byId((ids) => services.notes.findByIds(ids)),
-    workspace: byId((ids) => services.workspaces.findByIds(ids)),
-    user: byId((ids) => services.users.findByIds(ids)),
+    note: byId((ids) => sources.notes.findByIds(ids)),
+    workspace: byId((ids) => sources.workspaces.findByIds(ids)),
+    user: byId((ids) => sources.users.findByIds(ids)),
     members: new DataLoader(async (workspaceIds) => {
-      const rows = await services.workspaces.membersOf(workspaceIds);
+      const rows = await sources.workspaces.membersOf(workspaceIds);
       return workspaceIds.map((id) => rows.filter((row) => row.workspaceId === id));
     }),
   };

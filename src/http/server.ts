@@ -1,52 +1,34 @@
 /**
- * Fastify + Apollo Server. Routes: POST/GET /graphql, /healthz (process up), /readyz
- * (database reachable), /metrics (Prometheus), the dev Hanko routes when the embedded
- * issuer is in use, and the GraphiQL explorer at /explorer unless turned off.
+ * The HTTP layer: Fastify + Apollo Server. Routes: POST/GET /graphql, /healthz, /readyz,
+ * /metrics, and the GraphiQL explorer at /explorer unless turned off. Each request's context
+ * comes from the context builder (context.ts); the schema, with its authorization rules, from
+ * graphql/schema.ts. Development-only routes (the dev Hanko issuer) are added by the caller.
  */
 import { ApolloServer } from "@apollo/server";
-import cors from "@fastify/cors";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from "@as-integrations/fastify";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import cors from "@fastify/cors";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type RawServerDefault } from "fastify";
-import { applyMiddleware } from "graphql-middleware";
-import { Registry, collectDefaultMetrics, Counter, Gauge, Histogram } from "prom-client";
-import type { DataSource } from "typeorm";
-import type { Permit } from "permitio";
-import { extractSessionToken } from "../auth/extract-token";
-import type { Principal } from "../auth/principal";
-import type { SessionVerifier } from "../auth/session-verifier";
-import { Authorizer } from "../authz/authorizer";
-import { createShield } from "../authz/rule-map";
-import type { PermitFacts } from "../permit/fact-writer";
-import { toAuthzError } from "../permit/client";
-import type { UserSync } from "../permit/user-sync";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { ErrorCode } from "../common/errors";
+import type { Logger } from "../common/logger";
 import type { Config } from "../config";
 import type { RequestContext } from "../graphql/context";
-import type { DevHankoIssuer } from "../dev/hanko-issuer";
-import { DEV_TOKEN_PATH, registerDevHankoRoutes } from "../dev/hanko-routes";
-import { AppError, ErrorCode, isAppError } from "../common/errors";
-import { registerExplorer } from "./explorer";
-import { createFormatError } from "../graphql/format-error";
-import { complexityLimitPlugin, depthLimit } from "../graphql/limits";
-import { createLoaders } from "../graphql/loaders";
-import { buildApiSchema } from "../graphql/schema";
-import type { Services } from "../services";
-import type { Logger } from "../common/logger";
-import type { FactDelivery } from "../outbox/delivery";
+import { buildExecutableSchema } from "../graphql/schema";
+import { registerExplorer, type ExplorerSignIn } from "./explorer";
+import { createFormatError } from "./format-error";
+import { complexityLimitPlugin, depthLimit } from "./graphql-limits";
+import { registerHealthRoutes } from "./routes/health";
+import { registerMetrics } from "./routes/metrics";
 
 export interface ServerDeps {
   config: Config;
   logger: Logger;
-  dataSource: DataSource;
-  services: Services;
-  /** Read per request: with the embedded issuer it exists only once the port is known. */
-  verifier: () => SessionVerifier;
-  permit: Permit;
-  permitFacts: PermitFacts;
-  userSync: UserSync;
-  delivery: FactDelivery;
-  devIssuer?: DevHankoIssuer;
+  buildContext: (request: FastifyRequest) => Promise<RequestContext>;
+  database: { query(sql: string): Promise<unknown> };
+  outboxPending: () => Promise<number>;
+  /** How the explorer signs people in (dev issuer or Hanko). */
+  explorerSignIn: ExplorerSignIn;
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
@@ -60,30 +42,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   // Browsers on other origins only when listed; mobile apps and servers are not subject to CORS.
   await app.register(cors, { origin: config.corsOrigins.length > 0 ? config.corsOrigins : false, credentials: true, maxAge: 600 });
+  const metrics = registerMetrics(app, { outboxPending: deps.outboxPending });
+  registerHealthRoutes(app, deps.database);
 
-  const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics });
-  const requests = new Histogram({
-    name: "graphql_request_duration_seconds",
-    help: "GraphQL HTTP requests by status",
-    labelNames: ["status"],
-    registers: [metrics],
-  });
-  new Gauge({
-    name: "permit_outbox_pending",
-    help: "Facts recorded for the policy decision point and not yet acknowledged by it",
-    registers: [metrics],
-    async collect() {
-      this.set(await deps.delivery.pending());
-    },
-  });
-  const authzFailures = new Counter({
-    name: "authz_unavailable_total",
-    help: "Requests that failed closed because the policy decision point was unreachable",
-    registers: [metrics],
-  });
-
-  const schema = applyMiddleware(await buildApiSchema(), createShield());
+  const schema = await buildExecutableSchema();
   const apollo = new ApolloServer<RequestContext>({
     schema,
     validationRules: [depthLimit(config.limits.maxDepth)],
@@ -99,7 +61,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         async requestDidStart() {
           return {
             async willSendResponse({ errors, contextValue, response, operationName }) {
-              if (errors?.some((e) => e.extensions?.code === ErrorCode.AUTHZ_UNAVAILABLE)) authzFailures.inc();
+              if (errors?.some((e) => e.extensions?.code === ErrorCode.AUTHZ_UNAVAILABLE)) metrics.authzUnavailable.inc();
               if (contextValue.factsPending && response.body.kind === "single") {
                 // Read-your-writes could not be guaranteed: say so to the client and the operator.
                 response.body.singleResult.extensions = { ...response.body.singleResult.extensions, factsPending: true };
@@ -113,27 +75,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   await apollo.start();
 
-  const context = async (request: FastifyRequest): Promise<RequestContext> => {
-    const principal = await authenticate(request, deps);
-    const authorizer = principal
-      ? new Authorizer({ permit: deps.permit, user: { key: principal.userId, email: principal.email }, tenant: config.permit.tenant, logger })
-      : null;
-    return {
-      principal,
-      authorizer,
-      loaders: createLoaders(deps.services),
-      services: deps.services,
-      tenantRoles: async () => {
-        try {
-          return await deps.permitFacts.tenantRoles(principal!.userId);
-        } catch (error) {
-          throw toAuthzError(error, logger);
-        }
-      },
-      logger,
-    };
-  };
-
   app.route<{ Reply: string }>({
     url: "/graphql",
     method: ["GET", "POST", "OPTIONS"],
@@ -143,51 +84,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         request.method === "GET" && !(request.query as { query?: string }).query && request.headers.accept?.includes("text/html");
       if (config.explorer && opensInBrowser) return reply.redirect("/explorer", 302);
     },
-    handler: fastifyApolloHandler(apollo, { context }),
+    handler: fastifyApolloHandler(apollo, { context: deps.buildContext }),
   });
   app.addHook("onResponse", async (request, reply) => {
-    if (request.url.startsWith("/graphql")) requests.observe({ status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    if (request.url.startsWith("/graphql")) metrics.requests.observe({ status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
 
-  app.get("/healthz", async () => ({ status: "ok" }));
-  app.get("/readyz", async (_request, reply) => {
-    try {
-      await deps.dataSource.query("SELECT 1");
-      return { status: "ready" };
-    } catch {
-      return reply.code(503).send({ status: "unavailable", reason: "database unreachable" });
-    }
-  });
-  app.get("/metrics", async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
-
-  if (deps.devIssuer) registerDevHankoRoutes(app, deps.devIssuer, { nodeEnv: config.nodeEnv });
-  if (config.explorer) {
-    registerExplorer(app, {
-      graphqlPath: "/graphql",
-      signIn: deps.devIssuer ? { kind: "dev", tokenPath: DEV_TOKEN_PATH } : { kind: "hanko", publicUrl: config.hanko.publicUrl! },
-    });
-  }
+  if (config.explorer) registerExplorer(app, { graphqlPath: "/graphql", signIn: deps.explorerSignIn });
   return app;
-}
-
-/**
- * No token → anonymous (every operation then answers UNAUTHENTICATED). A token that does not
- * verify → HTTP 401. A verified caller is recorded in the database and synced to the PDP on
- * first sight; a sync that cannot reach the PDP fails the request with AUTHZ_UNAVAILABLE.
- */
-async function authenticate(request: FastifyRequest, deps: ServerDeps): Promise<Principal | null> {
-  try {
-    const token = extractSessionToken({ authorization: request.headers.authorization, cookie: request.headers.cookie });
-    if (!token) return null;
-    const principal = await deps.verifier().verify(token);
-    await deps.services.users.ensureRecorded(principal);
-    await deps.userSync.ensure({ key: principal.userId, email: principal.email });
-    return principal;
-  } catch (error) {
-    if (isAppError(error)) {
-      const status = error.code === ErrorCode.UNAUTHENTICATED ? 401 : 503;
-      throw new AppError(error.code, error.message, { ...error.extensions, http: { status } });
-    }
-    throw error;
-  }
 }

@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from "typeorm";
-import type { Position } from "../graphql/cursor";
+import type { Position } from "../common/cursor";
 import { Note } from "./note.entity";
 
 export class NoteRepository {

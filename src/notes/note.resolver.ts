@@ -1,20 +1,20 @@
 import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import type { GraphQLResolveInfo } from "graphql";
-import { settle, viewerOf, type RequestContext } from "../graphql/context";
-import { noteResource, workspaceResource } from "../authz/resources";
-import { NoteAction, NoteViewerCan, WorkspaceAction } from "../authz/policy";
+import { requireCaller } from "../authz/context";
+import { notePermissions, readableNotes, visibleWorkspace } from "../authz/notes";
 import { notFound } from "../common/errors";
-import { requestedSubfields } from "../graphql/selection";
-import { UserType } from "../users/user.types";
 import { optionalId, requireId } from "../common/validation";
+import { settle, type RequestContext } from "../graphql/context";
+import { UserType } from "../users/user.types";
 import { WorkspaceType } from "../workspaces/workspace.types";
 import type { Note } from "./note.entity";
-import { CreateNoteInput, NoteConnectionType, NotePermissionsType, NoteType, UpdateNoteInput } from "./note.types";
 import type { NotePage } from "./note.service";
+import { CreateNoteInput, NoteConnectionType, NotePermissionsType, NoteType, UpdateNoteInput } from "./note.types";
 
 /**
- * Thin resolvers: authorization happens in the shield rules (authz/rules.ts) before these run,
- * and in `notes` through the list filter, so nothing here decides who may do what.
+ * Thin resolvers: the shield rules (authz/rules.ts) decide before these run, and what is
+ * decided while they run (the list filter, `viewerCan`, `workspace`) is asked of authz/notes.ts.
+ * Nothing here decides who may do what.
  */
 @Resolver(() => NoteType)
 export class NoteResolver {
@@ -39,27 +39,16 @@ export class NoteResolver {
     @Ctx() ctx: RequestContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<NotePage> {
-    const { principal, authorizer } = viewerOf(ctx);
-    // Permissions that `viewerCan` will ask for are decided in the same PDP call as `get`.
-    const prefetch = requestedSubfields(info, ["edges", "node", "viewerCan"]);
+    const { principal } = requireCaller(ctx);
     return ctx.services.notes.page(
       { first, after, workspaceId: optionalId(workspaceId, "workspaceId"), viewer: principal.userId },
-      async (batch) => {
-        const decisions = batch.map((note) => {
-          const resource = noteResource(note);
-          authorizer.prefetch(prefetch, resource);
-          return authorizer.can(NoteAction.get, resource);
-        });
-        const allowed = await Promise.all(decisions);
-        batch.forEach((note, i) => allowed[i] && ctx.loaders.note.prime(note.id, note));
-        return allowed;
-      },
+      readableNotes(ctx, info),
     );
   }
 
   @Mutation(() => NoteType, { description: "Create a note owned by the caller, optionally inside a workspace (needs add_note there)." })
   async createNote(@Arg("input", () => CreateNoteInput) input: CreateNoteInput, @Ctx() ctx: RequestContext): Promise<Note> {
-    const { principal } = viewerOf(ctx);
+    const { principal } = requireCaller(ctx);
     const workspaceId = optionalId(input.workspaceId, "workspaceId");
     return settle(ctx, await ctx.services.notes.create(principal.userId, { ...input, workspaceId }));
   }
@@ -70,13 +59,13 @@ export class NoteResolver {
     @Arg("input", () => UpdateNoteInput) input: UpdateNoteInput,
     @Ctx() ctx: RequestContext,
   ): Promise<Note> {
-    viewerOf(ctx);
+    requireCaller(ctx);
     return ctx.services.notes.update(requireId(id, "id"), input);
   }
 
   @Mutation(() => ID, { description: "Delete a note; returns its id." })
   async deleteNote(@Arg("id", () => ID) id: string, @Ctx() ctx: RequestContext): Promise<string> {
-    viewerOf(ctx);
+    requireCaller(ctx);
     return settle(ctx, await ctx.services.notes.delete(requireId(id, "id")));
   }
 
@@ -91,18 +80,11 @@ export class NoteResolver {
     description: "The workspace the note belongs to; null for a personal note or one whose workspace the caller may not read.",
   })
   async workspace(@Root() note: Note, @Ctx() ctx: RequestContext): Promise<WorkspaceType | null> {
-    if (!note.workspaceId) return null;
-    const workspace = await ctx.loaders.workspace.load(note.workspaceId);
-    if (!workspace) return null;
-    const { authorizer } = viewerOf(ctx);
-    return (await authorizer.can(WorkspaceAction.get, workspaceResource(workspace))) ? workspace : null;
+    return note.workspaceId ? visibleWorkspace(ctx, await ctx.loaders.workspace.load(note.workspaceId)) : null;
   }
 
   @FieldResolver(() => NotePermissionsType, { description: "What the caller may do with this note, from the same decisions that enforce it." })
-  async viewerCan(@Root() note: Note, @Ctx() ctx: RequestContext): Promise<NotePermissionsType> {
-    const { authorizer } = viewerOf(ctx);
-    const resource = noteResource(note);
-    const [get, put, del] = await Promise.all(NoteViewerCan.map((action) => authorizer.can(action, resource)));
-    return { get: get!, put: put!, delete: del! };
+  viewerCan(@Root() note: Note, @Ctx() ctx: RequestContext): Promise<NotePermissionsType> {
+    return notePermissions(ctx, note);
   }
 }

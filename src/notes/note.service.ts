@@ -1,6 +1,6 @@
 import type { DataSource } from "typeorm";
 import { badInput, conflict, notFound } from "../common/errors";
-import type { CursorCodec, Position } from "../graphql/cursor";
+import type { CursorCodec, Position } from "../common/cursor";
 import { recordFacts, type Written } from "../outbox/facts";
 import type { FactDelivery } from "../outbox/delivery";
 import { limitText, NOTE_BODY_MAX, NOTE_TITLE_MAX, requirePageSize, requireTrimmedText } from "../common/validation";

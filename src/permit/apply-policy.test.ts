@@ -59,7 +59,7 @@ describe("applyPolicy", () => {
   it("puts back what drifted from the policy, and only that", async () => {
     await permit.api.roles.update("user", { permissions: ["notes:get", "notes:post", "notes:delete"] });
     await permit.api.resourceRoles.update("notes", "editor", { granted_to: { users_with_role: [] } });
-    const alice = new Authorizer({ permit, user: { key: "drift-user" }, tenant: "default", logger: silent });
+    const alice = new Authorizer({ permit, user: { userId: "drift-user" }, tenant: "default", logger: silent });
     await permit.api.users.create({ key: "drift-user" });
     await permit.api.roleAssignments.assign({ user: "drift-user", role: "user", tenant: "default" });
     await expect(alice.can("delete", { type: "notes", key: "x", attributes: { owner: "someone" } })).resolves.toBe(true);
@@ -68,7 +68,7 @@ describe("applyPolicy", () => {
     expect([...result.updated].sort()).toEqual(["resource_role:notes#editor", "role:user"]);
     expect(result.created).toEqual([]);
 
-    const fresh = new Authorizer({ permit, user: { key: "drift-user" }, tenant: "default", logger: silent });
+    const fresh = new Authorizer({ permit, user: { userId: "drift-user" }, tenant: "default", logger: silent });
     await expect(fresh.can("delete", { type: "notes", key: "x", attributes: { owner: "someone" } })).resolves.toBe(false);
     const editor = await permit.api.resourceRoles.get("notes", "editor");
     expect(editor.granted_to?.users_with_role?.map((d) => `${d.on_resource}#${d.role}@${d.linked_by_relation}`)).toEqual([

@@ -27,7 +27,7 @@ afterAll(() => pdp?.close());
 
 /** One "request" of `user`: a fresh Authorizer, so nothing is memoized across assertions. */
 async function decisions(user: string, type: string, key: string, actions: string[]): Promise<Record<string, boolean>> {
-  const a = new Authorizer({ permit, user: { key: user }, tenant: TENANT, logger: silent });
+  const a = new Authorizer({ permit, user: { userId: user }, tenant: TENANT, logger: silent });
   const answers = await Promise.all(actions.map((action) => a.can(action, { type, key })));
   return Object.fromEntries(actions.map((action, i) => [action, answers[i]]));
 }
@@ -153,7 +153,7 @@ describe("workspace and note facts (ReBAC)", () => {
     await facts.deleteNote("n-idem");
     await facts.deleteNote("n-idem");
     // The tuple went with the note: the workspace no longer gives the viewer anything on it.
-    const viewer = new Authorizer({ permit, user: { key: "viewer" }, tenant: TENANT, logger: silent });
+    const viewer = new Authorizer({ permit, user: { userId: "viewer" }, tenant: TENANT, logger: silent });
     await expect(viewer.can("put", { type: "notes", key: "n-idem" })).resolves.toBe(false);
     await expect(permit.api.resourceInstances.get("notes:n-idem")).rejects.toMatchObject({ response: { status: 404 } });
 

@@ -1,11 +1,11 @@
 import type { GraphQLResolveInfo } from "graphql";
 import { Arg, Ctx, FieldResolver, ID, Info, Mutation, Query, Resolver, Root } from "type-graphql";
-import { settle, viewerOf, type RequestContext } from "../graphql/context";
-import { WorkspaceAction, WorkspaceViewerCan } from "../authz/policy";
-import { workspaceResource, workspaceViewerCanActions } from "../authz/resources";
+import { requireCaller } from "../authz/context";
+import { readableWorkspaces, workspacePermissions } from "../authz/workspaces";
 import { notFound } from "../common/errors";
-import { UserType } from "../users/user.types";
 import { requireId } from "../common/validation";
+import { settle, type RequestContext } from "../graphql/context";
+import { UserType } from "../users/user.types";
 import type { Workspace } from "./workspace.entity";
 import type { WorkspaceMember } from "./workspace-member.entity";
 import {
@@ -16,7 +16,7 @@ import {
   WorkspaceType,
 } from "./workspace.types";
 
-/** Thin resolvers: the shield rules (authz/rules.ts) decide before these run. */
+/** Thin resolvers: the shield rules (authz/rules.ts) decide before these run; the rest is asked of authz/workspaces.ts. */
 @Resolver(() => WorkspaceType)
 export class WorkspaceResolver {
   @Query(() => WorkspaceType, { nullable: true, description: "One workspace. NOT_FOUND when missing or not readable by the caller." })
@@ -28,23 +28,13 @@ export class WorkspaceResolver {
 
   @Query(() => [WorkspaceType], { description: "Workspaces in which the caller holds a role." })
   async workspaces(@Ctx() ctx: RequestContext, @Info() info: GraphQLResolveInfo): Promise<Workspace[]> {
-    const { principal, authorizer } = viewerOf(ctx);
-    const candidates = await ctx.services.workspaces.forMember(principal.userId);
-    // What `viewerCan` will ask for is decided in the same PDP call as `get`.
-    const prefetch = workspaceViewerCanActions(info);
-    const readable = await Promise.all(
-      candidates.map((w) => {
-        const resource = workspaceResource(w);
-        authorizer.prefetch(prefetch, resource);
-        return authorizer.can(WorkspaceAction.get, resource);
-      }),
-    );
-    return candidates.filter((_, i) => readable[i]);
+    const { principal } = requireCaller(ctx);
+    return readableWorkspaces(ctx, await ctx.services.workspaces.forMember(principal.userId), info);
   }
 
   @Mutation(() => WorkspaceType, { description: "Create a workspace; the caller becomes its OWNER." })
   async createWorkspace(@Arg("input", () => CreateWorkspaceInput) input: CreateWorkspaceInput, @Ctx() ctx: RequestContext): Promise<Workspace> {
-    const { principal } = viewerOf(ctx);
+    const { principal } = requireCaller(ctx);
     return settle(ctx, await ctx.services.workspaces.create(principal.userId, input));
   }
 
@@ -57,7 +47,7 @@ export class WorkspaceResolver {
     @Arg("role", () => WorkspaceRole) role: WorkspaceRole,
     @Ctx() ctx: RequestContext,
   ): Promise<WorkspaceMember> {
-    viewerOf(ctx);
+    requireCaller(ctx);
     return settle(ctx, await ctx.services.workspaces.share(requireId(workspaceId, "workspaceId"), email, role));
   }
 
@@ -67,7 +57,7 @@ export class WorkspaceResolver {
     @Arg("userId", () => ID) userId: string,
     @Ctx() ctx: RequestContext,
   ): Promise<boolean> {
-    viewerOf(ctx);
+    requireCaller(ctx);
     return settle(ctx, await ctx.services.workspaces.unshare(requireId(workspaceId, "workspaceId"), requireId(userId, "userId")));
   }
 
@@ -78,18 +68,15 @@ export class WorkspaceResolver {
 
   @FieldResolver(() => WorkspaceRole, { nullable: true, description: "The caller's role here, or null." })
   async viewerRole(@Root() workspace: Workspace, @Ctx() ctx: RequestContext): Promise<WorkspaceRole | null> {
-    const { principal } = viewerOf(ctx);
+    const { principal } = requireCaller(ctx);
     const members = await ctx.loaders.members.load(workspace.id);
     const role = members.find((m) => m.userId === principal.userId)?.role;
     return role ? WorkspaceRole[role] : null;
   }
 
   @FieldResolver(() => WorkspacePermissionsType)
-  async viewerCan(@Root() workspace: Workspace, @Ctx() ctx: RequestContext): Promise<WorkspacePermissionsType> {
-    const { authorizer } = viewerOf(ctx);
-    const resource = workspaceResource(workspace);
-    const [get, put, del, share, addNote] = await Promise.all(WorkspaceViewerCan.map((a) => authorizer.can(a, resource)));
-    return { get: get!, put: put!, delete: del!, share: share!, addNote: addNote! };
+  viewerCan(@Root() workspace: Workspace, @Ctx() ctx: RequestContext): Promise<WorkspacePermissionsType> {
+    return workspacePermissions(ctx, workspace);
   }
 }
 

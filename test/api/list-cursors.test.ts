@@ -4,7 +4,7 @@
  * up once, in order. Cursors are refused when altered, foreign, or from another list.
  */
 import { CreateNoteDocument, NotesDocument, type NotesQuery } from "../generated/graphql";
-import { CursorCodec } from "../../src/graphql/cursor";
+import { CursorCodec } from "../../src/common/cursor";
 import { codes, startTestApi, type GraphQLResponse, type TestApi } from "../support/api";
 import { permitAdmin } from "../support/permit";
 

@@ -10,7 +10,7 @@
  * Token: base64url(nonce 12 | ciphertext 24 | tag 16).
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
-import { badInput } from "../common/errors";
+import { badInput } from "./errors";
 
 export interface Position {
   createdAt: Date;

@@ -1,0 +1,48 @@
+/**
+ * Decisions on notes that the resolvers need beyond the shield rules: which candidates of a
+ * list page the caller may read, what `viewerCan` says, and whether a note's workspace may be
+ * shown. Each asks the request's Authorizer, so they share its one bulk call per tick.
+ */
+import type { GraphQLResolveInfo } from "graphql";
+import { requestedSubfields } from "../common/selection";
+import type { Note } from "../notes/note.entity";
+import type { ReadableFilter } from "../notes/note.service";
+import type { Workspace } from "../workspaces/workspace.entity";
+import { requireCaller, type AuthzContext } from "./context";
+import { NoteAction, NoteViewerCan, WorkspaceAction } from "./policy";
+import { noteResource, workspaceResource } from "./resources";
+
+/**
+ * The filter a `notes` page applies to its candidates. What the page's `viewerCan` will ask is
+ * decided in the same PDP call as `get`, and readable notes are primed into the loader.
+ */
+export function readableNotes(ctx: AuthzContext, info: GraphQLResolveInfo): ReadableFilter {
+  const { authorizer } = requireCaller(ctx);
+  const prefetch = requestedSubfields(info, ["edges", "node", "viewerCan"]);
+  return async (batch) => {
+    const allowed = await Promise.all(
+      batch.map((note) => {
+        const resource = noteResource(note);
+        authorizer.prefetch(prefetch, resource);
+        return authorizer.can(NoteAction.get, resource);
+      }),
+    );
+    batch.forEach((note, i) => allowed[i] && ctx.loaders.note.prime(note.id, note));
+    return allowed;
+  };
+}
+
+/** `Note.viewerCan`: from the same decisions that enforce the operations. */
+export async function notePermissions(ctx: AuthzContext, note: Note): Promise<{ get: boolean; put: boolean; delete: boolean }> {
+  const { authorizer } = requireCaller(ctx);
+  const resource = noteResource(note);
+  const [get, put, del] = await Promise.all(NoteViewerCan.map((action) => authorizer.can(action, resource)));
+  return { get: get!, put: put!, delete: del! };
+}
+
+/** `Note.workspace`: the workspace, or null when the caller may not read it (its name and members stay hidden). */
+export async function visibleWorkspace(ctx: AuthzContext, workspace: Workspace | null): Promise<Workspace | null> {
+  if (!workspace) return null;
+  const { authorizer } = requireCaller(ctx);
+  return (await authorizer.can(WorkspaceAction.get, workspaceResource(workspace))) ? workspace : null;
+}

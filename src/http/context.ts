@@ -1,0 +1,70 @@
+/**
+ * The context builder: from an HTTP request to the `RequestContext` the resolvers receive.
+ *
+ * No token → anonymous (every operation then answers UNAUTHENTICATED). A token that does not
+ * verify → HTTP 401. A verified caller is recorded and synced to the PDP on first sight; a sync
+ * that cannot reach the PDP fails the request with AUTHZ_UNAVAILABLE (HTTP 503).
+ */
+import type { FastifyRequest } from "fastify";
+import type { Permit } from "permitio";
+import { extractSessionToken } from "../auth/extract-token";
+import type { Principal } from "../auth/principal";
+import type { SessionVerifier } from "../auth/session-verifier";
+import { Authorizer } from "../authz/authorizer";
+import { AppError, ErrorCode, isAppError } from "../common/errors";
+import type { Logger } from "../common/logger";
+import type { RequestContext, Services } from "../graphql/context";
+import { createLoaders } from "../graphql/loaders";
+import { toAuthzError } from "../permit/client";
+import type { PermitFacts } from "../permit/fact-writer";
+import type { FirstSight } from "../users/first-sight";
+
+export interface ContextDeps {
+  /** Read per request: with the embedded issuer it exists only once the port is known. */
+  verifier: () => SessionVerifier;
+  firstSight: Pick<FirstSight, "ensure">;
+  permit: Permit;
+  permitFacts: Pick<PermitFacts, "tenantRoles">;
+  services: Services;
+  tenant: string;
+  logger: Logger;
+}
+
+export function createContextBuilder(deps: ContextDeps): (request: FastifyRequest) => Promise<RequestContext> {
+  const { logger } = deps;
+  return async (request) => {
+    const principal = await authenticate(request, deps);
+    return {
+      principal,
+      authorizer: principal
+        ? new Authorizer({ permit: deps.permit, user: { userId: principal.userId, email: principal.email }, tenant: deps.tenant, logger })
+        : null,
+      loaders: createLoaders(deps.services),
+      services: deps.services,
+      tenantRoles: async () => {
+        try {
+          return await deps.permitFacts.tenantRoles(principal!.userId);
+        } catch (error) {
+          throw toAuthzError(error, logger);
+        }
+      },
+      logger,
+    };
+  };
+}
+
+async function authenticate(request: FastifyRequest, deps: ContextDeps): Promise<Principal | null> {
+  try {
+    const token = extractSessionToken({ authorization: request.headers.authorization, cookie: request.headers.cookie });
+    if (!token) return null;
+    const principal = await deps.verifier().verify(token);
+    await deps.firstSight.ensure(principal);
+    return principal;
+  } catch (error) {
+    if (isAppError(error)) {
+      const status = error.code === ErrorCode.UNAUTHENTICATED ? 401 : 503;
+      throw new AppError(error.code, error.message, { ...error.extensions, http: { status } });
+    }
+    throw error;
+  }
+}
