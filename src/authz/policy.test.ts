@@ -1,16 +1,5 @@
-import {
-  Actions,
-  NoteAction,
-  Resource,
-  TenantRole,
-  WorkspaceRole,
-  WorkspaceRoleKey,
-  policy,
-  validatePolicy,
-  workspaceRoleFromKey,
-  workspaceRoleKey,
-  type Policy,
-} from "./policy";
+import { Actions, NoteAction, Resource, TenantRole, WorkspaceRoleKey, policy, validatePolicy, workspaceRoleFromKey, workspaceRoleKey, type Policy } from "./policy";
+import { WorkspaceRole } from "../workspaces/workspace-member.entity";
 
 describe("policy", () => {
   it("is internally consistent", () => {

@@ -8,6 +8,8 @@
  * and what the PDP knows cannot drift apart.
  */
 
+import { WorkspaceRole } from "../workspaces/workspace-member.entity";
+
 // ─── names ──────────────────────────────────────────────────────────────────────────────
 
 export const Resource = {
@@ -98,14 +100,6 @@ export const autogenUserSet = (role: TenantRole): string => `__autogen_${role}`;
 export const autogenResourceSet = (resource: Resource): string => `__autogen_${resource}`;
 /** A permission as Permit spells it on tenant roles and set rules. */
 export const permission = (resource: Resource, action: string): string => `${resource}:${action}`;
-
-/** The GraphQL `WorkspaceRole` enum (contract/schema.graphql). */
-export const WorkspaceRole = {
-  OWNER: "OWNER",
-  EDITOR: "EDITOR",
-  VIEWER: "VIEWER",
-} as const;
-export type WorkspaceRole = (typeof WorkspaceRole)[keyof typeof WorkspaceRole];
 
 const workspaceRoleKeys: Readonly<Record<WorkspaceRole, WorkspaceRoleKey>> = {
   OWNER: WorkspaceRoleKey.owner,

@@ -3,12 +3,12 @@
  * (policy.md, "Facts the API writes"). They are recorded in the transaction that causes them.
  */
 import type { EntityManager } from "typeorm";
-import type { WorkspaceRoleName } from "../workspaces/workspace-member.entity";
+import type { WorkspaceRole } from "../workspaces/workspace-member.entity";
 import { OutboxFact } from "./outbox.entity";
 
 export type Fact =
   | { kind: "workspace.created"; workspaceId: string; ownerId: string }
-  | { kind: "workspace.role_set"; workspaceId: string; userId: string; role: WorkspaceRoleName }
+  | { kind: "workspace.role_set"; workspaceId: string; userId: string; role: WorkspaceRole }
   | { kind: "workspace.role_removed"; workspaceId: string; userId: string }
   | { kind: "note.created"; noteId: string; ownerId: string; workspaceId: string | null }
   | { kind: "note.deleted"; noteId: string };

@@ -9,7 +9,7 @@ import { startPolicyPdp } from "../../test/support/policy-pdp";
 import { Authorizer } from "../authz/authorizer";
 import { createPermitClient } from "./client";
 import { PermitFactError, PermitFacts } from "./fact-writer";
-import { WorkspaceRole } from "../authz/policy";
+import { WorkspaceRole } from "../workspaces/workspace-member.entity";
 
 const API_KEY = "permit-facts-test-key";
 const TENANT = "default";

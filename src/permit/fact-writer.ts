@@ -7,17 +7,8 @@
 import type { Permit, RoleAssignmentRead } from "permitio";
 import type { Logger } from "../common/logger";
 import { describePermitError, isPermitUnavailable, permitStatus, type PermitFailure } from "./client";
-import {
-  NoteAttribute,
-  Relation,
-  Resource,
-  TenantRole,
-  WorkspaceAttribute,
-  WorkspaceRoleKey,
-  isWorkspaceRoleKey,
-  workspaceRoleKey,
-  type WorkspaceRole,
-} from "../authz/policy";
+import { NoteAttribute, Relation, Resource, TenantRole, WorkspaceAttribute, WorkspaceRoleKey, isWorkspaceRoleKey, workspaceRoleKey } from "../authz/policy";
+import type { WorkspaceRole } from "../workspaces/workspace-member.entity";
 
 /** A fact write that failed. Carries a sanitized description of the cause, never the SDK error (it holds the API key). */
 export class PermitFactError extends Error {

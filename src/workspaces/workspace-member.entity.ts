@@ -2,11 +2,19 @@ import { Check, Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, 
 import { User } from "../users/user.entity";
 import { Workspace } from "./workspace.entity";
 
-export const WORKSPACE_ROLES = ["OWNER", "EDITOR", "VIEWER"] as const;
-export type WorkspaceRoleName = (typeof WORKSPACE_ROLES)[number];
+/**
+ * The roles a member can hold in a workspace: the one spelling of them. The GraphQL enum, the
+ * column's CHECK constraint and the policy's resource roles (authz/policy.ts) all derive from it.
+ */
+export const WorkspaceRole = {
+  OWNER: "OWNER",
+  EDITOR: "EDITOR",
+  VIEWER: "VIEWER",
+} as const;
+export type WorkspaceRole = (typeof WorkspaceRole)[keyof typeof WorkspaceRole];
 
 /** A user's role in a workspace. The database is the source of truth; the PDP gets it as a fact. */
-@Check("CHK_workspace_members_role", `"role" IN ('OWNER', 'EDITOR', 'VIEWER')`)
+@Check("CHK_workspace_members_role", `"role" IN (${Object.values(WorkspaceRole).map((role) => `'${role}'`).join(", ")})`)
 @Index("IDX_workspace_members_user", ["userId"])
 @Entity({ name: "workspace_members" })
 export class WorkspaceMember {
@@ -25,7 +33,7 @@ export class WorkspaceMember {
   user?: User;
 
   @Column({ type: "text" })
-  role!: WorkspaceRoleName;
+  role!: WorkspaceRole;
 
   @CreateDateColumn({ name: "created_at", type: "timestamptz", precision: 3 })
   createdAt!: Date;

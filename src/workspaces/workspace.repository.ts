@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from "typeorm";
 import { Workspace } from "./workspace.entity";
-import { WorkspaceMember, type WorkspaceRoleName } from "./workspace-member.entity";
+import { WorkspaceMember, type WorkspaceRole } from "./workspace-member.entity";
 
 export class WorkspaceRepository {
   constructor(private readonly ds: DataSource) {}
@@ -44,7 +44,7 @@ export class WorkspaceRepository {
     return m.getRepository(WorkspaceMember).findBy({ workspaceId });
   }
 
-  async setRole(m: EntityManager, workspaceId: string, userId: string, role: WorkspaceRoleName): Promise<WorkspaceMember> {
+  async setRole(m: EntityManager, workspaceId: string, userId: string, role: WorkspaceRole): Promise<WorkspaceMember> {
     await m.query(
       `INSERT INTO workspace_members (workspace_id, user_id, role) VALUES ($1, $2, $3)
        ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = EXCLUDED.role`,

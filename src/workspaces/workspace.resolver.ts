@@ -8,13 +8,8 @@ import { settle, type RequestContext } from "../graphql/context";
 import { UserType } from "../users/user.types";
 import type { Workspace } from "./workspace.entity";
 import type { WorkspaceMember } from "./workspace-member.entity";
-import {
-  CreateWorkspaceInput,
-  WorkspaceMemberType,
-  WorkspacePermissionsType,
-  WorkspaceRole,
-  WorkspaceType,
-} from "./workspace.types";
+import { CreateWorkspaceInput, WorkspaceMemberType, WorkspacePermissionsType, WorkspaceType } from "./workspace.types";
+import { WorkspaceRole } from "./workspace-member.entity";
 
 /** Thin resolvers: the shield rules (authz/rules.ts) decide before these run; the rest is asked of authz/workspaces.ts. */
 @Resolver(() => WorkspaceType)

@@ -5,7 +5,7 @@ import { recordFacts, type Written } from "../outbox/facts";
 import type { UserService } from "../users/user.service";
 import { requireEmail, requireTrimmedText, WORKSPACE_NAME_MAX } from "../common/validation";
 import type { Workspace } from "./workspace.entity";
-import type { WorkspaceMember, WorkspaceRoleName } from "./workspace-member.entity";
+import type { WorkspaceMember, WorkspaceRole } from "./workspace-member.entity";
 import type { WorkspaceRepository } from "./workspace.repository";
 
 export class WorkspaceService {
@@ -40,7 +40,7 @@ export class WorkspaceService {
   }
 
   /** Gives a user who has signed in at least once a role here, replacing any role they had. */
-  async share(workspaceId: string, rawEmail: string, role: WorkspaceRoleName): Promise<Written<WorkspaceMember>> {
+  async share(workspaceId: string, rawEmail: string, role: WorkspaceRole): Promise<Written<WorkspaceMember>> {
     const email = requireEmail(rawEmail, "email");
     const user = await this.users.findByEmail(email);
     if (!user) throw notFound("User with email", email);

@@ -1,17 +1,8 @@
 import { Field, ID, InputType, ObjectType, registerEnumType } from "type-graphql";
 import { UserType } from "../users/user.types";
-import type { WorkspaceRoleName } from "./workspace-member.entity";
+import { WorkspaceRole } from "./workspace-member.entity";
 
-export enum WorkspaceRole {
-  OWNER = "OWNER",
-  EDITOR = "EDITOR",
-  VIEWER = "VIEWER",
-}
 registerEnumType(WorkspaceRole, { name: "WorkspaceRole" });
-
-// The database and the GraphQL enum spell roles identically; this keeps them from drifting apart.
-const sameSpelling: Record<WorkspaceRoleName, WorkspaceRole> = WorkspaceRole;
-void sameSpelling;
 
 @ObjectType("WorkspacePermissions")
 export class WorkspacePermissionsType {
