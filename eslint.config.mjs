@@ -1,7 +1,35 @@
 // @ts-check
 import js from "@eslint/js";
+import { createNodeResolver, importX } from "eslint-plugin-import-x";
 import jest from "eslint-plugin-jest";
 import tseslint from "typescript-eslint";
+
+/**
+ * The layers of src/, lowest first (docs/architecture.md). A module may import its own layer
+ * and the layers below it, never one above: the lint fails otherwise. Entities and the policy
+ * are plain data that every layer may read.
+ */
+const layers = [
+  { name: "common", files: ["src/common/**", "src/@(config).ts"] },
+  { name: "data", files: ["src/**/*.entity.ts", "src/authz/@(policy).ts"] },
+  { name: "infrastructure", files: ["src/db/**", "src/outbox/**", "src/auth/**"] },
+  { name: "permit", files: ["src/permit/**"] },
+  { name: "features", files: ["src/{notes,workspaces,users}/!(*.resolver|*.types).ts"] },
+  { name: "authz", files: ["src/authz/**"] },
+  { name: "graphql", files: ["src/graphql/**", "src/**/*.resolver.ts", "src/**/*.types.ts"] },
+  { name: "http", files: ["src/http/**"] },
+  { name: "composition", files: ["src/@(app|main).ts", "src/dev/**", "src/cli/**"] },
+];
+const layerZones = layers.slice(0, -1).flatMap((layer, i) => {
+  const below = layers.slice(0, i + 1).flatMap((l) => l.files);
+  return layer.files.map((target) => ({
+    target,
+    from: layers.slice(i + 1).flatMap((l) => l.files),
+    // A file can sit in a higher layer's folder yet belong to a lower layer (an entity in a feature folder).
+    except: below.map((glob) => `${import.meta.dirname}/${glob}`),
+    message: `the ${layer.name} layer may not import from a layer above it (docs/architecture.md)`,
+  }));
+});
 
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", ".data/", "coverage/", "test/generated/"] },
@@ -24,6 +52,14 @@ export default tseslint.config(
       "jest/no-disabled-tests": "error",
       "jest/expect-expect": ["error", { assertFunctionNames: ["expect", "expect*"] }],
     },
+  },
+  {
+    files: ["src/**/*.ts"],
+    // Tests may reach across layers to set up what they assert on.
+    ignores: ["src/**/*.test.ts"],
+    plugins: { "import-x": importX },
+    settings: { "import-x/resolver-next": [createNodeResolver({ extensions: [".ts", ".js"] })] },
+    rules: { "import-x/no-restricted-paths": ["error", { basePath: import.meta.dirname, zones: layerZones }] },
   },
   {
     // Command-line tools print their results.
