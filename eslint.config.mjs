@@ -62,6 +62,12 @@ export default tseslint.config(
     rules: { "import-x/no-restricted-paths": ["error", { basePath: import.meta.dirname, zones: layerZones }] },
   },
   {
+    // Configuration modules are the only readers of the environment: one for the API, one per package.
+    files: ["src/**/*.ts", "packages/*/src/**/*.ts"],
+    ignores: ["src/config.ts", "packages/*/src/config.ts", "**/*.test.ts"],
+    rules: { "no-restricted-properties": ["error", { object: "process", property: "env", message: "Read the environment in config.ts only." }] },
+  },
+  {
     // Command-line tools print their results.
     files: ["src/cli/**/*.ts", "packages/local-pdp/src/main.ts", "bench/**/*.ts", "packages/*/bench/**/*.ts"],
     rules: { "no-console": "off" },
