@@ -1,19 +1,11 @@
 /** The HTTP contract: authentication, scope, status codes, error bodies, bad input, stats and the decision log. */
 import fc from "fast-check";
-import { Permit, PermitApiError, PermitConnectionError } from "permitio";
-import { applyTutorialPolicy, applyWorkspacePolicy, FACTS, rawRequest, SCHEMA, sdk, startHarness, syncUsers, type Harness } from "./helpers";
+import { Permit, PermitConnectionError } from "permitio";
+import { applyTutorialPolicy, applyWorkspacePolicy, FACTS, rawRequest, SCHEMA, sdk, startHarness, syncUsers, type Harness, statusOf } from "./helpers";
 
 let h: Harness;
 let permit: Permit;
 
-const statusOf = async (p: Promise<unknown>): Promise<number | undefined> => {
-  try {
-    await p;
-    return 200;
-  } catch (err) {
-    return err instanceof PermitApiError ? err.response?.status : -1;
-  }
-};
 
 beforeAll(async () => {
   h = await startHarness({ decisionLogSize: 50 });

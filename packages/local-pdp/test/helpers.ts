@@ -1,5 +1,5 @@
 /** Shared setup for the local PDP tests: a PDP on a free port and the real permitio SDK pointed at it. */
-import { Permit } from "permitio";
+import { Permit, PermitApiError } from "permitio";
 import { startLocalPdp, type LocalPdp } from "../src";
 
 export const API_KEY = "local-pdp-test-key";
@@ -44,6 +44,16 @@ export async function startHarness(opts: { statePath?: string; decisionLogSize?:
     permit: sdk(pdp.url),
     raw: (method, path, body, headers) => rawRequest(pdp.url, method, path, body, headers),
   };
+}
+
+/** The HTTP status an SDK call ended with: 200 when it succeeded, -1 when it failed without an answer. */
+export async function statusOf(call: Promise<unknown>): Promise<number | undefined> {
+  try {
+    await call;
+    return 200;
+  } catch (err) {
+    return err instanceof PermitApiError ? err.response?.status : -1;
+  }
 }
 
 export const FACTS = "/v2/facts/proj_local/env_local";

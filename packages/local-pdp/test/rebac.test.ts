@@ -1,19 +1,11 @@
 /** Relationship-based decisions: direct instance roles, derivations through tuples, and their limits. */
-import { PermitApiError, type Permit } from "permitio";
-import { applyTutorialPolicy, applyWorkspacePolicy, startHarness, syncUsers, type Harness } from "./helpers";
+import type { Permit } from "permitio";
+import { applyTutorialPolicy, applyWorkspacePolicy, startHarness, syncUsers, type Harness, statusOf } from "./helpers";
 
 let h: Harness;
 let permit: Permit;
 
 const notes = (key: string, tenant = "default") => ({ type: "notes", key, tenant });
-const status = async (p: Promise<unknown>): Promise<number | undefined> => {
-  try {
-    await p;
-    return 200;
-  } catch (err) {
-    return err instanceof PermitApiError ? err.response?.status : -1;
-  }
-};
 
 beforeAll(async () => {
   h = await startHarness();
@@ -232,9 +224,9 @@ describe("tenant isolation", () => {
   });
 
   test("tuples and assignments cannot cross tenants", async () => {
-    expect(await status(permit.api.relationshipTuples.create({ subject: "workspaces:aw", relation: "parent", object: "notes:n1" }))).toBe(400);
+    expect(await statusOf(permit.api.relationshipTuples.create({ subject: "workspaces:aw", relation: "parent", object: "notes:n1" }))).toBe(400);
     expect(
-      await status(permit.api.roleAssignments.assign({ user: "acmeowner", role: "owner", resource_instance: "workspaces:w1", tenant: "acme" })),
+      await statusOf(permit.api.roleAssignments.assign({ user: "acmeowner", role: "owner", resource_instance: "workspaces:w1", tenant: "acme" })),
     ).toBe(400);
     expect(await permit.check("acmeowner", "get", notes("n1"))).toBe(false);
   });
@@ -246,6 +238,6 @@ describe("tenant isolation", () => {
     expect(await permit.check("acmeowner", "get", notes("dn", "doomed"))).toBe(true);
     await permit.api.tenants.delete("doomed");
     expect(await permit.check("acmeowner", "get", notes("dn", "doomed"))).toBe(false);
-    expect(await status(permit.api.resourceInstances.get("notes:dn"))).toBe(404);
+    expect(await statusOf(permit.api.resourceInstances.get("notes:dn"))).toBe(404);
   });
 });
