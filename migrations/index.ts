@@ -1,4 +1,5 @@
 /** Every migration, in order. Listed explicitly so that tsx, jest and compiled code load the same set. */
 import { InitialSchema1764370000000 } from "./1764370000000-InitialSchema";
+import { NotesOwnerIndex1764500000000 } from "./1764500000000-NotesOwnerIndex";
 
-export const migrations = [InitialSchema1764370000000];
+export const migrations = [InitialSchema1764370000000, NotesOwnerIndex1764500000000];

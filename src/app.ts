@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { DataSource } from "typeorm";
 import { createSessionVerifier, type SessionVerifier } from "./auth/session-verifier";
+import { ListPlanner } from "./authz/list-plan";
 import { policy } from "./authz/policy";
 import { CursorCodec } from "./common/cursor";
 import type { Logger } from "./common/logger";
@@ -93,7 +94,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
         verifier: () => auth.verifier!,
         firstSight,
         permit,
-        permitFacts,
+        listPlanner: new ListPlanner({ permit, tenant: config.permit.tenant, ttlMs: config.listPlanTtlMs, timeoutMs: config.permit.timeoutMs, logger }),
         services,
         tenant: config.permit.tenant,
         logger,

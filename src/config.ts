@@ -45,6 +45,8 @@ export interface Config {
   cursorSecret?: string;
   /** How long a mutation waits for the PDP to acknowledge its facts (`OUTBOX_WAIT_MS`). */
   outboxWaitMs: number;
+  /** How long list plans reuse the policy and a caller's role assignments read from Permit (`LIST_PLAN_TTL_MS`). */
+  listPlanTtlMs: number;
 }
 
 export class ConfigError extends Error {
@@ -160,6 +162,7 @@ export function loadConfig(env: Env = process.env): Config {
     explorer: oneOf(env, "EXPLORER", ["on", "off"] as const, nodeEnv === "production" ? "off" : "on") === "on",
     cursorSecret: secret(env, "CURSOR_SECRET"),
     outboxWaitMs: integer(env, "OUTBOX_WAIT_MS", 3000, 0, 60000),
+    listPlanTtlMs: integer(env, "LIST_PLAN_TTL_MS", 10000, 0, 600000),
   };
 
   const permitSet = [config.permit.apiKey, config.permit.pdpUrl, config.permit.apiUrl].filter(Boolean).length;

@@ -8,6 +8,7 @@ import { unauthenticated } from "../common/errors";
 import type { Note } from "../notes/note.entity";
 import type { Workspace } from "../workspaces/workspace.entity";
 import type { Authorizer } from "./authorizer";
+import type { ListPlanner } from "./list-plan";
 
 export interface EntityLoaders {
   note: DataLoader<string, Note | null>;
@@ -19,6 +20,8 @@ export interface AuthzContext {
   /** Present exactly when `principal` is. */
   authorizer: Authorizer | null;
   loaders: EntityLoaders;
+  /** Process-wide: the candidate rows of list pages. */
+  listPlanner: Pick<ListPlanner, "notes">;
 }
 
 /** The caller and their Authorizer, or UNAUTHENTICATED: the one place that requires a caller. */

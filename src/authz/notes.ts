@@ -6,29 +6,34 @@
 import type { GraphQLResolveInfo } from "graphql";
 import { requestedSubfields } from "../common/selection";
 import type { Note } from "../notes/note.entity";
-import type { ReadableFilter } from "../notes/note.service";
+import type { ListAccess } from "../notes/note.service";
 import type { Workspace } from "../workspaces/workspace.entity";
 import { requireCaller, type AuthzContext } from "./context";
 import { NoteAction, NoteViewerCan, WorkspaceAction } from "./policy";
 import { noteResource, workspaceResource } from "./resources";
 
 /**
- * The filter a `notes` page applies to its candidates. What the page's `viewerCan` will ask is
- * decided in the same PDP call as `get`, and readable notes are primed into the loader.
+ * How a `notes` page finds its rows: the candidates the list plan selects (list-plan.ts), each
+ * then decided by the PDP. What the page's `viewerCan` will ask is decided in the same PDP
+ * call as `get`, for the candidates that can still make it onto the page; readable notes are
+ * primed into the loader.
  */
-export function readableNotes(ctx: AuthzContext, info: GraphQLResolveInfo): ReadableFilter {
-  const { authorizer } = requireCaller(ctx);
+export async function notesAccess(ctx: AuthzContext, info: GraphQLResolveInfo): Promise<ListAccess> {
+  const { principal, authorizer } = requireCaller(ctx);
   const prefetch = requestedSubfields(info, ["edges", "node", "viewerCan"]);
-  return async (batch) => {
-    const allowed = await Promise.all(
-      batch.map((note) => {
-        const resource = noteResource(note);
-        authorizer.prefetch(prefetch, resource);
-        return authorizer.can(NoteAction.get, resource);
-      }),
-    );
-    batch.forEach((note, i) => allowed[i] && ctx.loaders.note.prime(note.id, note));
-    return allowed;
+  return {
+    candidates: await ctx.listPlanner.notes(principal.userId),
+    readable: async (batch, wanted) => {
+      const allowed = await Promise.all(
+        batch.map((note, i) => {
+          const resource = noteResource(note);
+          if (i < wanted) authorizer.prefetch(prefetch, resource);
+          return authorizer.can(NoteAction.get, resource);
+        }),
+      );
+      batch.forEach((note, i) => allowed[i] && ctx.loaders.note.prime(note.id, note));
+      return allowed;
+    },
   };
 }
 

@@ -19,6 +19,7 @@ describe("migrations", () => {
     await ds.initialize();
     try {
       await ds.undoLastMigration();
+      await ds.undoLastMigration();
       const tables = await ds.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migrations'`);
       expect(tables).toEqual([]);
       await ds.runMigrations();

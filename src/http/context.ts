@@ -15,8 +15,8 @@ import { AppError, ErrorCode, isAppError } from "../common/errors";
 import type { Logger } from "../common/logger";
 import type { RequestContext, Services } from "../graphql/context";
 import { createLoaders } from "../graphql/loaders";
-import { toAuthzError } from "../permit/client";
-import type { PermitFacts } from "../permit/fact-writer";
+import type { ListPlanner } from "../authz/list-plan";
+import { tenantRolesOf } from "../authz/roles";
 import type { FirstSight } from "../users/first-sight";
 
 export interface ContextDeps {
@@ -24,7 +24,7 @@ export interface ContextDeps {
   verifier: () => SessionVerifier;
   firstSight: Pick<FirstSight, "ensure">;
   permit: Permit;
-  permitFacts: Pick<PermitFacts, "tenantRoles">;
+  listPlanner: ListPlanner;
   services: Services;
   tenant: string;
   logger: Logger;
@@ -40,14 +40,9 @@ export function createContextBuilder(deps: ContextDeps): (request: FastifyReques
         ? new Authorizer({ permit: deps.permit, user: { userId: principal.userId, email: principal.email }, tenant: deps.tenant, logger })
         : null,
       loaders: createLoaders(deps.services),
+      listPlanner: deps.listPlanner,
       services: deps.services,
-      tenantRoles: async () => {
-        try {
-          return await deps.permitFacts.tenantRoles(principal!.userId);
-        } catch (error) {
-          throw toAuthzError(error, logger);
-        }
-      },
+      tenantRoles: () => tenantRolesOf(deps.permit, principal!.userId, deps.tenant, logger),
       logger,
     };
   };

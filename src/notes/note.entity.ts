@@ -15,6 +15,7 @@ import { Workspace } from "../workspaces/workspace.entity";
 // Keyset pagination (created_at DESC, id DESC); TypeORM cannot express DESC, the migration owns them.
 @Index("IDX_notes_created_id", { synchronize: false })
 @Index("IDX_notes_workspace_created_id", { synchronize: false })
+@Index("IDX_notes_owner_created_id", { synchronize: false })
 @Entity({ name: "notes" })
 export class Note {
   @PrimaryGeneratedColumn("uuid")

@@ -1,6 +1,19 @@
-import type { DataSource, EntityManager } from "typeorm";
+import type { PlanCondition } from "@notes/local-pdp";
+import type { DataSource, EntityManager, SelectQueryBuilder } from "typeorm";
+import { NoteAttribute, Relation, Resource, workspaceRoleFromKey } from "../authz/policy";
 import type { Position } from "../common/cursor";
+import { isUuid } from "../common/validation";
 import { Note } from "./note.entity";
+
+/**
+ * Which notes a page may draw from: every row, none, or those a list plan selects
+ * (authz/list-plan.ts). `instanceRoles` are the caller's own role assignments on instances,
+ * as `type:key` → role keys, for the parts of the plan that name roles.
+ */
+export type NoteCandidates =
+  | { kind: "all" }
+  | { kind: "none" }
+  | { kind: "where"; condition: PlanCondition; userId: string; instanceRoles: ReadonlyMap<string, readonly string[]> };
 
 export class NoteRepository {
   constructor(private readonly ds: DataSource) {}
@@ -10,9 +23,11 @@ export class NoteRepository {
   }
 
   /** Rows after a position in (createdAt DESC, id DESC) order: one index range scan. */
-  after(position: Position | null, limit: number, workspaceId: string | null): Promise<Note[]> {
+  after(position: Position | null, limit: number, workspaceId: string | null, candidates: NoteCandidates = { kind: "all" }): Promise<Note[]> {
+    if (candidates.kind === "none") return Promise.resolve([]);
     const qb = this.ds.getRepository(Note).createQueryBuilder("n");
     if (workspaceId !== null) qb.andWhere("n.workspace_id = :workspaceId", { workspaceId });
+    if (candidates.kind === "where") restrictToPlan(qb, candidates);
     if (position !== null) {
       qb.andWhere("(n.created_at, n.id) < (:createdAt, :id)", { createdAt: position.createdAt, id: position.id });
     }
@@ -49,4 +64,76 @@ export class NoteRepository {
   findById(m: EntityManager, id: string): Promise<Note | null> {
     return m.getRepository(Note).findOneBy({ id });
   }
+}
+
+/**
+ * Adds a list plan's condition to the query. A part that has no SQL form here (an attribute
+ * without a column, another relation) counts as "any row", so the query can only be wider than
+ * the plan, never narrower.
+ */
+function restrictToPlan(qb: SelectQueryBuilder<Note>, plan: Extract<NoteCandidates, { kind: "where" }>): void {
+  let n = 0;
+  const params: Record<string, unknown> = { planUser: plan.userId };
+  const param = (value: unknown) => {
+    const name = `plan${n++}`;
+    params[name] = value;
+    return name;
+  };
+  /** `column IN (values)`, keeping only values that can equal a uuid column. */
+  const uuidIn = (column: string, values: readonly unknown[]): string => {
+    const ids = values.filter((v): v is string => typeof v === "string" && isUuid(v));
+    return ids.length === 0 ? "FALSE" : `${column} IN (:...${param(ids.map((id) => id.toLowerCase()))})`;
+  };
+  const heldOn = (type: string, roles: readonly string[]): string[] =>
+    [...plan.instanceRoles].filter(([instance, held]) => instance.startsWith(`${type}:`) && held.some((r) => roles.includes(r))).map(([instance]) => instance.slice(type.length + 1));
+  const columns: Record<string, string> = { key: "n.id", [NoteAttribute.owner]: "n.owner_id", [NoteAttribute.workspace]: "n.workspace_id" };
+
+  /** Workspaces whose row satisfies `c`, as SQL over the workspace id `w`, or undefined when it has no SQL form. */
+  const workspacesWhere = (c: PlanCondition, w: string): string | undefined => {
+    switch (c.kind) {
+      case "role": {
+        const dbRoles = c.roles.map(workspaceRoleFromKey).filter((r) => r !== undefined);
+        // Memberships are the database's (the source of the facts); roles given by hand in Permit come with the assignments.
+        const members = dbRoles.length === 0 ? "FALSE" : `${w} IN (SELECT wm.workspace_id FROM workspace_members wm WHERE wm.user_id = :planUser AND wm.role IN (:...${param(dbRoles)}))`;
+        return `(${members} OR ${uuidIn(w, heldOn(Resource.workspaces, c.roles))})`;
+      }
+      case "attribute":
+        return c.attribute === "key" ? uuidIn(w, c.values) : c.attribute === "owner" ? `${w} IN (SELECT ws.id FROM workspaces ws WHERE ${uuidIn("ws.owner_id", c.values)})` : undefined;
+      case "any": {
+        const parts = c.items.map((i) => workspacesWhere(i, w));
+        return parts.some((p) => p === undefined) ? undefined : `(${parts.join(" OR ")})`;
+      }
+      case "all": {
+        const parts = c.items.map((i) => workspacesWhere(i, w)).filter((p) => p !== undefined);
+        return parts.length === 0 ? undefined : `(${parts.join(" AND ")})`;
+      }
+      case "related":
+        return undefined;
+    }
+  };
+
+  const notesWhere = (c: PlanCondition): string | undefined => {
+    switch (c.kind) {
+      case "attribute": {
+        const column = columns[c.attribute];
+        return column === undefined ? undefined : uuidIn(column, c.values);
+      }
+      case "role":
+        return uuidIn("n.id", heldOn(Resource.notes, c.roles));
+      case "related":
+        if (c.relation !== Relation.parent || c.subjectType !== Resource.workspaces) return undefined;
+        return workspacesWhere(c.subject, "n.workspace_id");
+      case "any": {
+        const parts = c.items.map(notesWhere);
+        return parts.some((p) => p === undefined) ? undefined : `(${parts.join(" OR ")})`;
+      }
+      case "all": {
+        const parts = c.items.map(notesWhere).filter((p) => p !== undefined);
+        return parts.length === 0 ? undefined : `(${parts.join(" AND ")})`;
+      }
+    }
+  };
+
+  const where = notesWhere(plan.condition);
+  if (where !== undefined) qb.andWhere(where, params);
 }

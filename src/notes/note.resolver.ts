@@ -1,7 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import type { GraphQLResolveInfo } from "graphql";
 import { requireCaller } from "../authz/context";
-import { notePermissions, readableNotes, visibleWorkspace } from "../authz/notes";
+import { notePermissions, notesAccess, visibleWorkspace } from "../authz/notes";
 import { notFound } from "../common/errors";
 import { optionalId, requireId } from "../common/validation";
 import { settle, type RequestContext } from "../graphql/context";
@@ -42,7 +42,7 @@ export class NoteResolver {
     const { principal } = requireCaller(ctx);
     return ctx.services.notes.page(
       { first, after, workspaceId: optionalId(workspaceId, "workspaceId"), viewer: principal.userId },
-      readableNotes(ctx, info),
+      await notesAccess(ctx, info),
     );
   }
 

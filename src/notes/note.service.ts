@@ -5,15 +5,24 @@ import { recordFacts, type Written } from "../outbox/facts";
 import type { FactDelivery } from "../outbox/delivery";
 import { limitText, NOTE_BODY_MAX, NOTE_TITLE_MAX, requirePageSize, requireTrimmedText } from "../common/validation";
 import type { Note } from "./note.entity";
-import type { NoteRepository } from "./note.repository";
+import type { NoteCandidates, NoteRepository } from "./note.repository";
 
 export interface NotePage {
   edges: { cursor: string; node: Note }[];
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
 }
 
-/** Decides, for a batch of candidate notes, which ones the caller may read (one PDP round trip). */
-export type ReadableFilter = (notes: Note[]) => Promise<boolean[]>;
+/**
+ * Decides, for a batch of candidate notes, which ones the caller may read (one PDP round trip).
+ * At most `wanted` of them can still make it onto the page.
+ */
+export type ReadableFilter = (notes: Note[], wanted: number) => Promise<boolean[]>;
+
+/** What a page may draw from, and how each candidate is decided. */
+export interface ListAccess {
+  candidates: NoteCandidates;
+  readable: ReadableFilter;
+}
 
 /** The largest batch of candidates examined at once while filling a page. */
 const SCAN_BATCH_MAX = 500;
@@ -77,7 +86,7 @@ export class NoteService {
    */
   async page(
     args: { first: number; after?: string | null; workspaceId: string | null; viewer: string },
-    readable: ReadableFilter,
+    access: ListAccess,
   ): Promise<NotePage> {
     const first = requirePageSize(args.first);
     const scope = { viewer: args.viewer, list: `notes:${args.workspaceId ?? ""}` };
@@ -89,10 +98,10 @@ export class NoteService {
     });
     let batchSize = first + 1;
     for (;;) {
-      const rows = await this.notes.after(position, batchSize + 1, args.workspaceId);
+      const rows = await this.notes.after(position, batchSize + 1, args.workspaceId, access.candidates);
       const hasMoreRows = rows.length > batchSize;
       const batch = rows.slice(0, batchSize);
-      const allowed = batch.length > 0 ? await readable(batch) : [];
+      const allowed = batch.length > 0 ? await access.readable(batch, first - edges.length) : [];
       for (let i = 0; i < batch.length; i++) {
         const note = batch[i]!;
         if (allowed[i]) {

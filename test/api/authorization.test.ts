@@ -64,10 +64,11 @@ describe("lazy user sync", () => {
     await resetPdpStats(api.permit);
     for (let i = 0; i < 3; i++) await api.gql(MeDocument, {}, a);
     const stats = await pdpStats(api.permit);
-    // `me` reads the caller's roles; nothing writes users or role assignments any more.
+    // `me` reads the caller's roles from the PDP, never from the REST API; nothing writes users or role assignments any more.
     const writes = Object.keys(stats).filter((route) => /^(POST|PUT|PATCH|DELETE) \/v2\/facts/.test(route));
     expect(writes).toEqual([]);
-    expect(stats["GET /v2/facts/:proj/:env/role_assignments"]).toBe(3);
+    expect(stats["POST /user-permissions"]).toBe(3);
+    expect(Object.keys(stats).filter((route) => route.includes("/v2/"))).toEqual([]);
     const me = await api.gql(MeDocument, {}, a);
     expect(me.data!.me.roles).toEqual(["user"]);
   });

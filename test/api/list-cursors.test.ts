@@ -94,8 +94,8 @@ describe("notes pagination when most rows are unreadable", () => {
     const none = await api.gql(NotesDocument, { first: 5 }, stranger);
     expect(none.data!.notes.edges).toEqual([]);
     expect(none.data!.notes.pageInfo.hasNextPage).toBe(false);
-    // Its end cursor points past all 40 unreadable rows, so the next call rescans none of them.
-    expect(reveals(none.data!.notes.pageInfo.endCursor!, all)).toBe(false);
+    // The list plan (own notes only) gives no candidate at all, so there is no position to return.
+    expect(none.data!.notes.pageInfo.endCursor ?? null).toBeNull();
   });
 
   it("says hasNextPage: false when only unreadable notes follow (the reported case)", async () => {

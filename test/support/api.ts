@@ -43,6 +43,8 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
     DATA_DIR: dataDir,
     DATABASE_URL: await createTestDatabase(),
     PERMIT_TIMEOUT_MS: "1500",
+    // Tests change the policy at run time; list plans then read it afresh for every page.
+    LIST_PLAN_TTL_MS: "0",
     ...env,
   });
   const api = await startApi(config, createLogger(config.logLevel));

@@ -8,6 +8,8 @@ import { DecisionLog } from "./decision-log";
 import { Evaluator } from "./evaluator";
 import { buildServer } from "./server";
 
+export { planAccess, type Plan, type PlanCondition, type PlanPolicy, type PlanUser } from "./plan";
+
 export interface LocalPdp {
   url: string;
   port: number;
