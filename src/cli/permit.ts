@@ -18,7 +18,8 @@ import path from "node:path";
 import type { Permit, UserRead } from "permitio";
 import { ConfigError, loadConfig, usesEmbedded, type Config } from "../config";
 import { createLogger } from "../common/logger";
-import { createPermitClient, describePermitError, orMissing, permitStatus } from "../permit/client";
+import { createPermitClient, describePermitError } from "../permit/client";
+import { listAll, orMissing, PAGE_SIZE, succeeded } from "../permit/rest";
 
 const USAGE = `Usage: npm run permit -- <command>
 
@@ -70,7 +71,7 @@ export function parseAttributeValue(raw: string): unknown {
 }
 
 /**
- * Finds the Permit user for an email (case-insensitive, exact) or a user key. The API's
+ * Finds the Permit user for an email (case-insensitive, exact) or a user id. The API's
  * `search` narrows the list where the server supports it; the exact match is made here, and
  * without a hit every page is scanned, since search semantics differ between servers.
  */
@@ -79,20 +80,14 @@ export async function resolveUser(api: Permit["api"], who: string): Promise<User
   const email = who.toLowerCase();
   const match = (users: UserRead[]) => {
     const hits = users.filter((u) => u.email?.toLowerCase() === email);
-    const keys = [...new Set(hits.map((u) => u.key))];
-    if (keys.length > 1) throw new CommandError(`Several Permit users have the email ${who}: ${keys.join(", ")}. Pass the id instead.`);
+    const ids = [...new Set(hits.map((u) => u.key))];
+    if (ids.length > 1) throw new CommandError(`Several Permit users have the email ${who}: ${ids.join(", ")}. Pass the id instead.`);
     return hits[0];
   };
-  const searched = await api.users.list({ search: who, page: 1, perPage: 100 });
+  const searched = await api.users.list({ search: who, page: 1, perPage: PAGE_SIZE });
   const found = match(searched.data ?? []);
   if (found) return found;
-  const all: UserRead[] = [];
-  for (let page = 1; page <= 1000; page++) {
-    const batch = (await api.users.list({ page, perPage: 100 })).data ?? [];
-    all.push(...batch);
-    if (batch.length < 100) break;
-  }
-  return match(all);
+  return match(await listAll(async (page, perPage) => (await api.users.list({ page, perPage })).data ?? []));
 }
 
 const describeUser = (u: UserRead) => (u.email ? `${u.key} (${u.email})` : u.key);
@@ -121,29 +116,27 @@ export async function runCommand(permit: Pick<Permit, "api">, tenant: string, ar
       );
     }
   }
-  const key = user.key;
+  const userId = user.key;
 
   switch (command) {
     case "assign": {
       const role = args[1];
-      try {
-        await api.roleAssignments.assign({ user: key, role, tenant });
-        io.out(`assigned role "${role}" to ${describeUser(user)} in tenant "${tenant}"`);
-      } catch (err) {
-        if (permitStatus(err) !== 409) throw err;
-        io.out(`${describeUser(user)} already has role "${role}" in tenant "${tenant}"`);
-      }
+      const assigned = await succeeded([409], () => api.roleAssignments.assign({ user: userId, role, tenant }));
+      io.out(
+        assigned
+          ? `assigned role "${role}" to ${describeUser(user)} in tenant "${tenant}"`
+          : `${describeUser(user)} already has role "${role}" in tenant "${tenant}"`,
+      );
       return;
     }
     case "unassign": {
       const role = args[1];
-      try {
-        await api.roleAssignments.unassign({ user: key, role, tenant });
-        io.out(`unassigned role "${role}" from ${describeUser(user)} in tenant "${tenant}"`);
-      } catch (err) {
-        if (permitStatus(err) !== 404) throw err;
-        io.out(`${describeUser(user)} did not have role "${role}" in tenant "${tenant}"`);
-      }
+      const unassigned = await succeeded([404], () => api.roleAssignments.unassign({ user: userId, role, tenant }));
+      io.out(
+        unassigned
+          ? `unassigned role "${role}" from ${describeUser(user)} in tenant "${tenant}"`
+          : `${describeUser(user)} did not have role "${role}" in tenant "${tenant}"`,
+      );
       return;
     }
     case "set-attr": {
@@ -151,7 +144,7 @@ export async function runCommand(permit: Pick<Permit, "api">, tenant: string, ar
       const value = parseAttributeValue(raw);
       // The whole bag is sent: PATCH replaces `attributes` as one field.
       const attributes = { ...((user.attributes ?? {}) as Record<string, unknown>), [name]: value };
-      await api.users.update(key, { attributes });
+      await api.users.update(userId, { attributes });
       io.out(`set ${name}=${JSON.stringify(value)} on ${describeUser(user)}`);
       return;
     }
@@ -163,17 +156,12 @@ export async function runCommand(permit: Pick<Permit, "api">, tenant: string, ar
         return;
       }
       delete attributes[name];
-      await api.users.update(key, { attributes });
+      await api.users.update(userId, { attributes });
       io.out(`removed attribute "${name}" from ${describeUser(user)}`);
       return;
     }
     case "roles": {
-      const assignments = [];
-      for (let page = 1; page <= 1000; page++) {
-        const batch = await api.roleAssignments.list({ user: key, page, perPage: 100 });
-        assignments.push(...batch);
-        if (batch.length < 100) break;
-      }
+      const assignments = await listAll((page, perPage) => api.roleAssignments.list({ user: userId, page, perPage }));
       io.out(`user ${describeUser(user)}`);
       const tenantRoles = assignments.filter((a) => !a.resource_instance);
       const instanceRoles = assignments.filter((a) => a.resource_instance);

@@ -9,7 +9,8 @@
  */
 import type { ConditionSetRead, ConditionSetRuleRead, Permit, ResourceRead, RoleRead } from "permitio";
 import { stableStringify } from "../authz/authorizer";
-import { describePermitError, orMissing } from "./client";
+import { describePermitError } from "./client";
+import { listAll, orMissing } from "./rest";
 import {
   validatePolicy,
   type ConditionSetPolicy,
@@ -50,23 +51,6 @@ export class PolicyApplyError extends Error {
 // Not re-exported by the package root in 2.7.6.
 type ResourceRoleRead = Awaited<ReturnType<Permit["api"]["resourceRoles"]["get"]>>;
 type RelationRead = Awaited<ReturnType<Permit["api"]["resourceRelations"]["get"]>>;
-
-/** Reads every page of a paginated list (the API's default page is smaller than what we need). */
-async function listAll<T>(fetch: (page: number, perPage: number) => Promise<T[]>): Promise<T[]> {
-  const perPage = 100;
-  const all: T[] = [];
-  // A server that ignores `page` would repeat the first page forever; stop when a page repeats.
-  let previous = "";
-  for (let page = 1; page <= 100; page++) {
-    const items = await fetch(page, perPage);
-    const signature = JSON.stringify(items[0] ?? null);
-    if (page > 1 && signature === previous) break;
-    previous = signature;
-    all.push(...items);
-    if (items.length < perPage) break;
-  }
-  return all;
-}
 
 const sameSet = (a: readonly string[], b: readonly string[]) => {
   const x = [...new Set(a)].sort();

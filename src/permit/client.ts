@@ -145,16 +145,3 @@ export function toAuthzError(err: unknown, logger?: Logger): AppError {
   }
   return authzUnavailable(new PermitUnavailableError(failure));
 }
-
-/** The HTTP status of a failed Permit REST call, if it got an answer. */
-export const permitStatus = (err: unknown): number | undefined => (err instanceof PermitApiError ? err.response?.status : undefined);
-
-/** Runs a Permit REST read, answering undefined for 404 (the object does not exist). */
-export async function orMissing<T>(call: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await call();
-  } catch (err) {
-    if (permitStatus(err) === 404) return undefined;
-    throw err;
-  }
-}
