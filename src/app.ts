@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { DataSource } from "typeorm";
 import { createSessionVerifier, type SessionVerifier } from "./auth/session-verifier";
-import { applyPolicy, summarize } from "./permit/apply-policy";
+import { applyPolicy, summarize } from "./permit/policy-sync";
 import { createFactSink } from "./permit/fact-sink";
 import { createPermitClient } from "./permit/client";
 import { PermitFacts } from "./permit/fact-writer";

@@ -6,7 +6,7 @@
  */
 import { ConfigError, loadConfig, usesEmbedded } from "../config";
 import { createLogger } from "../common/logger";
-import { applyPolicy, summarize } from "../permit/apply-policy";
+import { applyPolicy, summarize } from "../permit/policy-sync";
 import { createPermitClient } from "../permit/client";
 import { policy } from "../authz/policy";
 
