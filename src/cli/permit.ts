@@ -1,25 +1,17 @@
 /**
  * `npm run permit -- <command>`: grants and inspects what the API never sets itself — tenant
  * roles such as `admin`, and user attributes such as `plan` — in the Permit environment the
- * API uses.
- *
- * Target: the PERMIT_* variables when set. Otherwise the embedded local PDP of `npm start`,
- * found through `${DATA_DIR}/permit-local.json`, which the embedded launcher writes when it
- * starts the PDP (mode 0600, removed or left stale on exit):
- *
- *     { "apiKey": "<bearer key the local PDP requires>", "url": "http://127.0.0.1:7766" }
- *
- * The local PDP serves both the PDP and the REST API on that one URL.
+ * API uses: PERMIT_* when set, else the running embedded PDP (permit-target.ts).
  *
  * Exit codes: 0 done, 1 failed (user unknown, PDP unreachable, rejected), 2 usage.
  */
-import { readFile } from "node:fs/promises";
-import path from "node:path";
 import type { Permit, UserRead } from "permitio";
-import { ConfigError, loadConfig, usesEmbedded, type Config } from "../config";
+import { loadConfig } from "../config";
 import { createLogger } from "../common/logger";
-import { createPermitClient, describePermitError } from "../permit/client";
+import { describePermitError } from "../permit/client";
 import { listAll, orMissing, PAGE_SIZE, succeeded } from "../permit/rest";
+import { connectPermit, resolvePermitTarget } from "./permit-target";
+import { CommandError, consoleIo, runCommandLine, runIfMain, UsageError, type CliCommand, type Io } from "./run";
 
 const USAGE = `Usage: npm run permit -- <command>
 
@@ -32,22 +24,6 @@ const USAGE = `Usage: npm run permit -- <command>
 
 <email|id> is the user's email address or Hanko user id (the Permit user key).
 Roles are tenant roles in PERMIT_TENANT (default "default").`;
-
-/** The file the embedded launcher writes so that local tools can reach its PDP. */
-export const LOCAL_PDP_FILE = "permit-local.json";
-
-export interface LocalPdpFile {
-  apiKey: string;
-  url: string;
-}
-
-export class UsageError extends Error {}
-export class CommandError extends Error {}
-
-export interface Io {
-  out: (line: string) => void;
-  err: (line: string) => void;
-}
 
 const ARITY: Record<string, number> = { assign: 2, unassign: 2, "set-attr": 3, "unset-attr": 2, roles: 1 };
 
@@ -173,70 +149,27 @@ export async function runCommand(permit: Pick<Permit, "api">, tenant: string, ar
   }
 }
 
-/** Where the CLI sends its calls: PERMIT_* when set, else the running embedded PDP. */
-export async function resolveTarget(config: Config): Promise<{ apiKey: string; pdpUrl: string; apiUrl: string; description: string }> {
-  if (!usesEmbedded.permit(config)) {
-    const { apiKey, pdpUrl, apiUrl } = config.permit as Required<Config["permit"]>;
-    return { apiKey, pdpUrl, apiUrl, description: apiUrl };
-  }
-  const file = path.join(config.dataDir, LOCAL_PDP_FILE);
-  let parsed: Partial<LocalPdpFile>;
-  try {
-    parsed = JSON.parse(await readFile(file, "utf8")) as Partial<LocalPdpFile>;
-  } catch (err) {
-    const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
-    throw new CommandError(
-      missing
-        ? `PERMIT_* are not set and ${file} does not exist: start the API with \`npm start\` (it runs the local PDP and writes that file), or set PERMIT_API_KEY, PERMIT_PDP_URL and PERMIT_API_URL.`
-        : `${file} is not readable JSON: ${(err as Error).message}`,
-    );
-  }
-  if (typeof parsed.apiKey !== "string" || typeof parsed.url !== "string" || !parsed.apiKey || !parsed.url) {
-    throw new CommandError(`${file} must hold {"apiKey": "...", "url": "..."}.`);
-  }
-  const url = parsed.url.replace(/\/+$/, "");
-  return { apiKey: parsed.apiKey, pdpUrl: url, apiUrl: url, description: `local PDP at ${url}` };
+/** Permit's failures, told as "not reachable" or "rejected" (never with the key). */
+function describeFailure(err: unknown): string {
+  const f = describePermitError(err);
+  const unreachable = f.kind === "context" || (f.kind === "api" && f.status === undefined);
+  return unreachable
+    ? `Permit could not be reached or refused the API key (${f.message}). Is the API (\`npm start\`) or your PDP running?`
+    : `Permit rejected the request: ${f.message}${f.status ? ` (HTTP ${f.status})` : ""}`;
 }
 
-export async function main(argv: string[], io: Io = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {
-  try {
+const command: CliCommand = {
+  usage: USAGE,
+  describeFailure,
+  async run(argv, io) {
     parseArgs(argv);
     const config = loadConfig();
-    const target = await resolveTarget(config);
-    const logger = createLogger("warn", "permit-admin");
-    const permit = createPermitClient({ ...target, timeoutMs: config.permit.timeoutMs }, logger);
+    const permit = connectPermit(config, await resolvePermitTarget(config), createLogger("warn", "permit-admin"));
     await runCommand(permit, config.permit.tenant, argv, io);
     return 0;
-  } catch (err) {
-    if (err instanceof UsageError) {
-      io.err(err.message ? `${err.message}\n\n${USAGE}` : USAGE);
-      return 2;
-    }
-    if (err instanceof ConfigError) {
-      io.err(err.message);
-      return 2;
-    }
-    if (err instanceof CommandError) {
-      io.err(err.message);
-      return 1;
-    }
-    const f = describePermitError(err);
-    const unreachable = f.kind === "context" || (f.kind === "api" && f.status === undefined);
-    io.err(
-      unreachable
-        ? `Permit could not be reached or refused the API key (${f.message}). Is the API (\`npm start\`) or your PDP running?`
-        : `Permit rejected the request: ${f.message}${f.status ? ` (HTTP ${f.status})` : ""}`,
-    );
-    return 1;
-  }
-}
+  },
+};
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(err instanceof Error ? err.message : err);
-      process.exit(1);
-    },
-  );
-}
+export const main = (argv: string[], io: Io = consoleIo): Promise<number> => runCommandLine(command, argv, io);
+
+runIfMain(module, command);
