@@ -51,7 +51,7 @@ export function parseAttributeValue(raw: string): unknown {
  * `search` narrows the list where the server supports it; the exact match is made here, and
  * without a hit every page is scanned, since search semantics differ between servers.
  */
-export async function resolveUser(api: Permit["api"], who: string): Promise<UserRead | undefined> {
+async function resolveUser(api: Permit["api"], who: string): Promise<UserRead | undefined> {
   if (!who.includes("@")) return orMissing(() => api.users.get(who));
   const email = who.toLowerCase();
   const match = (users: UserRead[]) => {

@@ -115,7 +115,7 @@ export function isPermitUnavailable(err: unknown): boolean {
 }
 
 /** The sanitized cause attached to AUTHZ_UNAVAILABLE errors (no SDK object, so no token). */
-export class PermitUnavailableError extends Error {
+class PermitUnavailableError extends Error {
   readonly kind: PermitFailure["kind"];
   readonly status?: number;
   readonly code?: string;

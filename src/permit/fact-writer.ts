@@ -38,7 +38,7 @@ export class PermitFactError extends Error {
   }
 }
 
-export const instanceId = (type: Resource, key: string): string => `${type}:${key}`;
+const instanceId = (type: Resource, key: string): string => `${type}:${key}`;
 
 export interface SyncUserResult {
   /** The user did not exist in Permit and was created. */

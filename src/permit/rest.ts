@@ -10,7 +10,7 @@ export const PAGE_SIZE = 100;
 const MAX_PAGES = 1000;
 
 /** The HTTP status of a failed Permit REST call, if it got an answer. */
-export const permitStatus = (err: unknown): number | undefined => (err instanceof PermitApiError ? err.response?.status : undefined);
+const permitStatus = (err: unknown): number | undefined => (err instanceof PermitApiError ? err.response?.status : undefined);
 
 /**
  * Reads every page of a paginated list. Stops at the first short page, and also when a page

@@ -21,7 +21,7 @@ import { pruneSetRules, syncSetRules } from "./set-rules";
 import { syncTenant } from "./tenant";
 import { pruneTenantRoles, syncTenantRoles } from "./tenant-roles";
 
-export { PolicyApplyError, type ApplyPolicyResult } from "./reconcile";
+export type { ApplyPolicyResult } from "./reconcile";
 
 export interface ApplyPolicyOptions {
   /** Also delete roles, relations, condition sets, set rules and resources the policy does not define. */

@@ -16,7 +16,7 @@ export interface ApplyPolicyResult {
 }
 
 /** A failed step of the apply, described without the SDK error (which holds the API key). */
-export class PolicyApplyError extends Error {
+class PolicyApplyError extends Error {
   readonly status?: number;
   constructor(readonly step: string, cause: unknown) {
     const f = describePermitError(cause);
