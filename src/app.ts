@@ -21,7 +21,7 @@ import { buildServer } from "./http/server";
 import { NoteRepository } from "./notes/note.repository";
 import { NoteService } from "./notes/note.service";
 import { FactDelivery } from "./outbox/delivery";
-import { applyPolicy, summarize } from "./permit/apply-policy";
+import { applyPolicy, summarize } from "./permit/policy-sync";
 import { createPermitClient } from "./permit/client";
 import { createFactSink } from "./permit/fact-sink";
 import { PermitFacts } from "./permit/fact-writer";

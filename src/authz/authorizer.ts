@@ -14,7 +14,6 @@ import { toAuthzError } from "../permit/client";
 export interface AuthzUser {
   /** Hanko user id (JWT `sub`), which is the Permit user key. */
   userId: string;
-  email?: string;
 }
 
 export interface AuthzResource {
@@ -42,19 +41,13 @@ interface Check {
 
 export const DEFAULT_MAX_BATCH_SIZE = 1000;
 
-/** JSON with object keys sorted at every depth, so equal attribute bags give equal strings. */
-export function stableStringify(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v && typeof v === "object" && !Array.isArray(v)) {
-      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    }
-    return v;
-  });
-}
-
-/** Identity of a check within one request (the user is fixed per Authorizer). */
+/**
+ * Identity of a check within one request (the user is fixed per Authorizer). Resources are
+ * built in one place (resources.ts), always with their attributes in the same order, so plain
+ * JSON identifies them; sorting keys on every check cost more than the rest of the key.
+ */
 export function checkCacheKey(action: string, resource: AuthzResource): string {
-  return stableStringify([action, resource.type, resource.key ?? null, resource.attributes ?? null]);
+  return `${action}\u0000${resource.type}\u0000${resource.key ?? ""}\u0000${resource.key === undefined ? "-" : "+"}${resource.attributes === undefined ? "" : JSON.stringify(resource.attributes)}`;
 }
 
 export class Authorizer {
@@ -98,7 +91,9 @@ export class Authorizer {
   }
 
   private async decide(checks: readonly Check[]): Promise<boolean[]> {
-    const user = this.user.email === undefined ? { key: this.user.userId } : { key: this.user.userId, email: this.user.email };
+    // The key alone: the policy reads no other user field from the request, and the SDK would
+    // stringify anything more for a log line on every check, even when silenced.
+    const user = { key: this.user.userId };
     const queries = checks.map((c) => ({
       user,
       action: c.action,

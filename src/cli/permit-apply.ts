@@ -4,11 +4,12 @@
  *
  * Exit codes: 0 applied (or nothing to do), 1 the apply failed, 2 usage or configuration.
  */
-import { ConfigError, loadConfig, usesEmbedded } from "../config";
+import { loadConfig } from "../config";
 import { createLogger } from "../common/logger";
-import { applyPolicy, summarize } from "../permit/apply-policy";
-import { createPermitClient } from "../permit/client";
+import { applyPolicy, summarize } from "../permit/policy-sync";
 import { policy } from "../authz/policy";
+import { configuredPermitTarget, connectPermit } from "./permit-target";
+import { CommandError, consoleIo, runCommandLine, runIfMain, UsageError, type CliCommand } from "./run";
 
 const USAGE = `Usage: npm run permit:apply [-- --prune]
 
@@ -18,58 +19,43 @@ PERMIT_API_KEY, PERMIT_PDP_URL and PERMIT_API_URL. Safe to run again: only diffe
   --prune   also delete roles, relations, condition sets, set rules and resources
             that the policy does not define`;
 
-export async function main(argv: string[]): Promise<number> {
-  let prune = false;
-  for (const arg of argv) {
-    if (arg === "--prune") prune = true;
-    else if (arg === "--help" || arg === "-h") {
-      console.log(USAGE);
+const command: CliCommand = {
+  usage: USAGE,
+  async run(argv, io) {
+    let prune = false;
+    for (const arg of argv) {
+      if (arg === "--prune") prune = true;
+      else if (arg === "--help" || arg === "-h") {
+        io.out(USAGE);
+        return 0;
+      } else throw new UsageError(`Unknown argument "${arg}".`);
+    }
+
+    const config = loadConfig();
+    const target = configuredPermitTarget(config);
+    if (!target) {
+      io.err(
+        "PERMIT_API_KEY, PERMIT_PDP_URL and PERMIT_API_URL are not set, so the API uses its embedded local PDP,\n" +
+          "which applies this policy itself every time `npm start` starts it. Nothing to do here.\n" +
+          "To configure a Permit environment (cloud or PDP sidecar), set the three PERMIT_* variables and run again.",
+      );
+      return 2;
+    }
+
+    const logger = createLogger(config.logLevel === "info" ? "warn" : config.logLevel, "permit-apply");
+    const permit = connectPermit(config, target, logger);
+    const tenant = config.permit.tenant;
+    io.out(`Applying the policy to ${target.apiUrl} (tenant "${tenant}")${prune ? ", pruning what it does not define" : ""}…`);
+    try {
+      const result = await applyPolicy(permit, policy, { prune, tenant, log: (line) => io.out(`  ${line}`) });
+      io.out(summarize(result));
       return 0;
-    } else {
-      console.error(`Unknown argument "${arg}".\n\n${USAGE}`);
-      return 2;
+    } catch (err) {
+      throw new CommandError(`Applying the policy failed: ${err instanceof Error ? err.message : String(err)}`);
     }
-  }
+  },
+};
 
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      return 2;
-    }
-    throw err;
-  }
-  if (usesEmbedded.permit(config)) {
-    console.error(
-      "PERMIT_API_KEY, PERMIT_PDP_URL and PERMIT_API_URL are not set, so the API uses its embedded local PDP,\n" +
-        "which applies this policy itself every time `npm start` starts it. Nothing to do here.\n" +
-        "To configure a Permit environment (cloud or PDP sidecar), set the three PERMIT_* variables and run again.",
-    );
-    return 2;
-  }
+export const main = (argv: string[]): Promise<number> => runCommandLine(command, argv, consoleIo);
 
-  const { apiKey, pdpUrl, apiUrl } = config.permit as Required<typeof config.permit>;
-  const logger = createLogger(config.logLevel === "info" ? "warn" : config.logLevel, "permit-apply");
-  const permit = createPermitClient({ apiKey, pdpUrl, apiUrl, timeoutMs: config.permit.timeoutMs }, logger);
-  console.log(`Applying the policy to ${apiUrl} (tenant "${config.permit.tenant}")${prune ? ", pruning what it does not define" : ""}…`);
-  try {
-    const result = await applyPolicy(permit, policy, { prune, tenant: config.permit.tenant, log: (line) => console.log(`  ${line}`) });
-    console.log(summarize(result));
-    return 0;
-  } catch (err) {
-    console.error(`Applying the policy failed: ${err instanceof Error ? err.message : String(err)}`);
-    return 1;
-  }
-}
-
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(err instanceof Error ? err.message : err);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(module, command);

@@ -7,7 +7,8 @@ import path from "node:path";
 import pino from "pino";
 import type { Permit } from "permitio";
 import { startPolicyPdp } from "../../test/support/policy-pdp";
-import { CommandError, UsageError, main, parseArgs, parseAttributeValue, runCommand } from "./permit";
+import { main, parseArgs, parseAttributeValue, runCommand } from "./permit";
+import { CommandError, UsageError } from "./run";
 import { Authorizer } from "../authz/authorizer";
 import { PermitFacts } from "../permit/fact-writer";
 

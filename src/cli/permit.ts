@@ -1,24 +1,17 @@
 /**
  * `npm run permit -- <command>`: grants and inspects what the API never sets itself — tenant
  * roles such as `admin`, and user attributes such as `plan` — in the Permit environment the
- * API uses.
- *
- * Target: the PERMIT_* variables when set. Otherwise the embedded local PDP of `npm start`,
- * found through `${DATA_DIR}/permit-local.json`, which the embedded launcher writes when it
- * starts the PDP (mode 0600, removed or left stale on exit):
- *
- *     { "apiKey": "<bearer key the local PDP requires>", "url": "http://127.0.0.1:7766" }
- *
- * The local PDP serves both the PDP and the REST API on that one URL.
+ * API uses: PERMIT_* when set, else the running embedded PDP (permit-target.ts).
  *
  * Exit codes: 0 done, 1 failed (user unknown, PDP unreachable, rejected), 2 usage.
  */
-import { readFile } from "node:fs/promises";
-import path from "node:path";
 import type { Permit, UserRead } from "permitio";
-import { ConfigError, loadConfig, usesEmbedded, type Config } from "../config";
+import { loadConfig } from "../config";
 import { createLogger } from "../common/logger";
-import { createPermitClient, describePermitError, orMissing, permitStatus } from "../permit/client";
+import { describePermitError } from "../permit/client";
+import { listAll, orMissing, PAGE_SIZE, succeeded } from "../permit/rest";
+import { connectPermit, resolvePermitTarget } from "./permit-target";
+import { CommandError, consoleIo, runCommandLine, runIfMain, UsageError, type CliCommand, type Io } from "./run";
 
 const USAGE = `Usage: npm run permit -- <command>
 
@@ -31,22 +24,6 @@ const USAGE = `Usage: npm run permit -- <command>
 
 <email|id> is the user's email address or Hanko user id (the Permit user key).
 Roles are tenant roles in PERMIT_TENANT (default "default").`;
-
-/** The file the embedded launcher writes so that local tools can reach its PDP. */
-export const LOCAL_PDP_FILE = "permit-local.json";
-
-export interface LocalPdpFile {
-  apiKey: string;
-  url: string;
-}
-
-export class UsageError extends Error {}
-export class CommandError extends Error {}
-
-export interface Io {
-  out: (line: string) => void;
-  err: (line: string) => void;
-}
 
 const ARITY: Record<string, number> = { assign: 2, unassign: 2, "set-attr": 3, "unset-attr": 2, roles: 1 };
 
@@ -70,29 +47,23 @@ export function parseAttributeValue(raw: string): unknown {
 }
 
 /**
- * Finds the Permit user for an email (case-insensitive, exact) or a user key. The API's
+ * Finds the Permit user for an email (case-insensitive, exact) or a user id. The API's
  * `search` narrows the list where the server supports it; the exact match is made here, and
  * without a hit every page is scanned, since search semantics differ between servers.
  */
-export async function resolveUser(api: Permit["api"], who: string): Promise<UserRead | undefined> {
+async function resolveUser(api: Permit["api"], who: string): Promise<UserRead | undefined> {
   if (!who.includes("@")) return orMissing(() => api.users.get(who));
   const email = who.toLowerCase();
   const match = (users: UserRead[]) => {
     const hits = users.filter((u) => u.email?.toLowerCase() === email);
-    const keys = [...new Set(hits.map((u) => u.key))];
-    if (keys.length > 1) throw new CommandError(`Several Permit users have the email ${who}: ${keys.join(", ")}. Pass the id instead.`);
+    const ids = [...new Set(hits.map((u) => u.key))];
+    if (ids.length > 1) throw new CommandError(`Several Permit users have the email ${who}: ${ids.join(", ")}. Pass the id instead.`);
     return hits[0];
   };
-  const searched = await api.users.list({ search: who, page: 1, perPage: 100 });
+  const searched = await api.users.list({ search: who, page: 1, perPage: PAGE_SIZE });
   const found = match(searched.data ?? []);
   if (found) return found;
-  const all: UserRead[] = [];
-  for (let page = 1; page <= 1000; page++) {
-    const batch = (await api.users.list({ page, perPage: 100 })).data ?? [];
-    all.push(...batch);
-    if (batch.length < 100) break;
-  }
-  return match(all);
+  return match(await listAll(async (page, perPage) => (await api.users.list({ page, perPage })).data ?? []));
 }
 
 const describeUser = (u: UserRead) => (u.email ? `${u.key} (${u.email})` : u.key);
@@ -121,29 +92,27 @@ export async function runCommand(permit: Pick<Permit, "api">, tenant: string, ar
       );
     }
   }
-  const key = user.key;
+  const userId = user.key;
 
   switch (command) {
     case "assign": {
       const role = args[1];
-      try {
-        await api.roleAssignments.assign({ user: key, role, tenant });
-        io.out(`assigned role "${role}" to ${describeUser(user)} in tenant "${tenant}"`);
-      } catch (err) {
-        if (permitStatus(err) !== 409) throw err;
-        io.out(`${describeUser(user)} already has role "${role}" in tenant "${tenant}"`);
-      }
+      const assigned = await succeeded([409], () => api.roleAssignments.assign({ user: userId, role, tenant }));
+      io.out(
+        assigned
+          ? `assigned role "${role}" to ${describeUser(user)} in tenant "${tenant}"`
+          : `${describeUser(user)} already has role "${role}" in tenant "${tenant}"`,
+      );
       return;
     }
     case "unassign": {
       const role = args[1];
-      try {
-        await api.roleAssignments.unassign({ user: key, role, tenant });
-        io.out(`unassigned role "${role}" from ${describeUser(user)} in tenant "${tenant}"`);
-      } catch (err) {
-        if (permitStatus(err) !== 404) throw err;
-        io.out(`${describeUser(user)} did not have role "${role}" in tenant "${tenant}"`);
-      }
+      const unassigned = await succeeded([404], () => api.roleAssignments.unassign({ user: userId, role, tenant }));
+      io.out(
+        unassigned
+          ? `unassigned role "${role}" from ${describeUser(user)} in tenant "${tenant}"`
+          : `${describeUser(user)} did not have role "${role}" in tenant "${tenant}"`,
+      );
       return;
     }
     case "set-attr": {
@@ -151,7 +120,7 @@ export async function runCommand(permit: Pick<Permit, "api">, tenant: string, ar
       const value = parseAttributeValue(raw);
       // The whole bag is sent: PATCH replaces `attributes` as one field.
       const attributes = { ...((user.attributes ?? {}) as Record<string, unknown>), [name]: value };
-      await api.users.update(key, { attributes });
+      await api.users.update(userId, { attributes });
       io.out(`set ${name}=${JSON.stringify(value)} on ${describeUser(user)}`);
       return;
     }
@@ -163,17 +132,12 @@ export async function runCommand(permit: Pick<Permit, "api">, tenant: string, ar
         return;
       }
       delete attributes[name];
-      await api.users.update(key, { attributes });
+      await api.users.update(userId, { attributes });
       io.out(`removed attribute "${name}" from ${describeUser(user)}`);
       return;
     }
     case "roles": {
-      const assignments = [];
-      for (let page = 1; page <= 1000; page++) {
-        const batch = await api.roleAssignments.list({ user: key, page, perPage: 100 });
-        assignments.push(...batch);
-        if (batch.length < 100) break;
-      }
+      const assignments = await listAll((page, perPage) => api.roleAssignments.list({ user: userId, page, perPage }));
       io.out(`user ${describeUser(user)}`);
       const tenantRoles = assignments.filter((a) => !a.resource_instance);
       const instanceRoles = assignments.filter((a) => a.resource_instance);
@@ -185,70 +149,27 @@ export async function runCommand(permit: Pick<Permit, "api">, tenant: string, ar
   }
 }
 
-/** Where the CLI sends its calls: PERMIT_* when set, else the running embedded PDP. */
-export async function resolveTarget(config: Config): Promise<{ apiKey: string; pdpUrl: string; apiUrl: string; description: string }> {
-  if (!usesEmbedded.permit(config)) {
-    const { apiKey, pdpUrl, apiUrl } = config.permit as Required<Config["permit"]>;
-    return { apiKey, pdpUrl, apiUrl, description: apiUrl };
-  }
-  const file = path.join(config.dataDir, LOCAL_PDP_FILE);
-  let parsed: Partial<LocalPdpFile>;
-  try {
-    parsed = JSON.parse(await readFile(file, "utf8")) as Partial<LocalPdpFile>;
-  } catch (err) {
-    const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
-    throw new CommandError(
-      missing
-        ? `PERMIT_* are not set and ${file} does not exist: start the API with \`npm start\` (it runs the local PDP and writes that file), or set PERMIT_API_KEY, PERMIT_PDP_URL and PERMIT_API_URL.`
-        : `${file} is not readable JSON: ${(err as Error).message}`,
-    );
-  }
-  if (typeof parsed.apiKey !== "string" || typeof parsed.url !== "string" || !parsed.apiKey || !parsed.url) {
-    throw new CommandError(`${file} must hold {"apiKey": "...", "url": "..."}.`);
-  }
-  const url = parsed.url.replace(/\/+$/, "");
-  return { apiKey: parsed.apiKey, pdpUrl: url, apiUrl: url, description: `local PDP at ${url}` };
+/** Permit's failures, told as "not reachable" or "rejected" (never with the key). */
+function describeFailure(err: unknown): string {
+  const f = describePermitError(err);
+  const unreachable = f.kind === "context" || (f.kind === "api" && f.status === undefined);
+  return unreachable
+    ? `Permit could not be reached or refused the API key (${f.message}). Is the API (\`npm start\`) or your PDP running?`
+    : `Permit rejected the request: ${f.message}${f.status ? ` (HTTP ${f.status})` : ""}`;
 }
 
-export async function main(argv: string[], io: Io = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {
-  try {
+const command: CliCommand = {
+  usage: USAGE,
+  describeFailure,
+  async run(argv, io) {
     parseArgs(argv);
     const config = loadConfig();
-    const target = await resolveTarget(config);
-    const logger = createLogger("warn", "permit-admin");
-    const permit = createPermitClient({ ...target, timeoutMs: config.permit.timeoutMs }, logger);
+    const permit = connectPermit(config, await resolvePermitTarget(config), createLogger("warn", "permit-admin"));
     await runCommand(permit, config.permit.tenant, argv, io);
     return 0;
-  } catch (err) {
-    if (err instanceof UsageError) {
-      io.err(err.message ? `${err.message}\n\n${USAGE}` : USAGE);
-      return 2;
-    }
-    if (err instanceof ConfigError) {
-      io.err(err.message);
-      return 2;
-    }
-    if (err instanceof CommandError) {
-      io.err(err.message);
-      return 1;
-    }
-    const f = describePermitError(err);
-    const unreachable = f.kind === "context" || (f.kind === "api" && f.status === undefined);
-    io.err(
-      unreachable
-        ? `Permit could not be reached or refused the API key (${f.message}). Is the API (\`npm start\`) or your PDP running?`
-        : `Permit rejected the request: ${f.message}${f.status ? ` (HTTP ${f.status})` : ""}`,
-    );
-    return 1;
-  }
-}
+  },
+};
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(err instanceof Error ? err.message : err);
-      process.exit(1);
-    },
-  );
-}
+export const main = (argv: string[], io: Io = consoleIo): Promise<number> => runCommandLine(command, argv, io);
+
+runIfMain(module, command);

@@ -7,62 +7,42 @@
  * Exit codes: 0 token printed · 1 refused (real Hanko configured, production, bad config) ·
  * 2 usage (missing or invalid email).
  */
-import { ConfigError, loadConfig, usesEmbedded } from "../config";
-import type { Config } from "../config";
+import { loadConfig, usesEmbedded } from "../config";
 import { DevHankoIssuer, DevIssuerInputError, normalizeEmail } from "../dev/hanko-issuer";
+import { CommandError, runIfMain, type CliCommand } from "./run";
 
-const USAGE = "usage: npm run -s token -- <email>\n  prints a dev Hanko session token for <email> (embedded Hanko only)\n";
+const USAGE = "usage: npm run -s token -- <email>\n  prints a dev Hanko session token for <email> (embedded Hanko only)";
 
-async function main(argv: readonly string[]): Promise<number> {
-  if (argv.length === 1 && (argv[0] === "-h" || argv[0] === "--help")) {
-    process.stdout.write(USAGE);
+const command: CliCommand = {
+  usage: USAGE,
+  prefix: "token: ",
+  configErrorExit: 1,
+  async run(argv, io) {
+    if (argv.length === 1 && (argv[0] === "-h" || argv[0] === "--help")) {
+      io.out(USAGE);
+      return 0;
+    }
+    if (argv.length !== 1) {
+      io.err(USAGE);
+      return 2;
+    }
+    let email: string;
+    try {
+      email = normalizeEmail(argv[0]);
+    } catch (error) {
+      if (!(error instanceof DevIssuerInputError)) throw error;
+      io.err(`token: ${error.message}\n${USAGE}`);
+      return 2;
+    }
+
+    const config = loadConfig();
+    if (config.nodeEnv === "production") throw new CommandError("refused when NODE_ENV=production (dev tokens are for development only)");
+    if (!usesEmbedded.hanko(config)) throw new CommandError("HANKO_API_URL is set, so sessions come from that Hanko; sign in there instead");
+
+    const issuer = await DevHankoIssuer.load({ dataDir: config.dataDir, audience: config.hanko.audience, issuer: config.hanko.issuer });
+    io.out(await issuer.issueSessionToken({ email }));
     return 0;
-  }
-  if (argv.length !== 1) {
-    process.stderr.write(USAGE);
-    return 2;
-  }
-  let email: string;
-  try {
-    email = normalizeEmail(argv[0]);
-  } catch (error) {
-    if (!(error instanceof DevIssuerInputError)) throw error;
-    process.stderr.write(`token: ${error.message}\n${USAGE}`);
-    return 2;
-  }
-
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`token: ${error.message}\n`);
-    return 1;
-  }
-  if (config.nodeEnv === "production") {
-    process.stderr.write("token: refused when NODE_ENV=production (dev tokens are for development only)\n");
-    return 1;
-  }
-  if (!usesEmbedded.hanko(config)) {
-    process.stderr.write("token: HANKO_API_URL is set, so sessions come from that Hanko; sign in there instead\n");
-    return 1;
-  }
-
-  const issuer = await DevHankoIssuer.load({
-    dataDir: config.dataDir,
-    audience: config.hanko.audience,
-    issuer: config.hanko.issuer,
-  });
-  process.stdout.write(`${await issuer.issueSessionToken({ email })}\n`);
-  return 0;
-}
-
-main(process.argv.slice(2)).then(
-  (code: number) => {
-    process.exitCode = code;
   },
-  (error: unknown) => {
-    process.stderr.write(`token: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+};
+
+runIfMain(module, command);

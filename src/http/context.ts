@@ -37,7 +37,7 @@ export function createContextBuilder(deps: ContextDeps): (request: FastifyReques
     return {
       principal,
       authorizer: principal
-        ? new Authorizer({ permit: deps.permit, user: { userId: principal.userId, email: principal.email }, tenant: deps.tenant, logger })
+        ? new Authorizer({ permit: deps.permit, user: { userId: principal.userId }, tenant: deps.tenant, logger })
         : null,
       loaders: createLoaders(deps.services),
       listPlanner: deps.listPlanner,

@@ -115,7 +115,7 @@ export function isPermitUnavailable(err: unknown): boolean {
 }
 
 /** The sanitized cause attached to AUTHZ_UNAVAILABLE errors (no SDK object, so no token). */
-export class PermitUnavailableError extends Error {
+class PermitUnavailableError extends Error {
   readonly kind: PermitFailure["kind"];
   readonly status?: number;
   readonly code?: string;
@@ -144,17 +144,4 @@ export function toAuthzError(err: unknown, logger?: Logger): AppError {
     else logger.error(entry, "authorization check failed unexpectedly; failing closed");
   }
   return authzUnavailable(new PermitUnavailableError(failure));
-}
-
-/** The HTTP status of a failed Permit REST call, if it got an answer. */
-export const permitStatus = (err: unknown): number | undefined => (err instanceof PermitApiError ? err.response?.status : undefined);
-
-/** Runs a Permit REST read, answering undefined for 404 (the object does not exist). */
-export async function orMissing<T>(call: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await call();
-  } catch (err) {
-    if (permitStatus(err) === 404) return undefined;
-    throw err;
-  }
 }

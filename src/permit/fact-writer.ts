@@ -6,7 +6,8 @@
  */
 import type { Permit, RoleAssignmentRead } from "permitio";
 import type { Logger } from "../common/logger";
-import { describePermitError, isPermitUnavailable, permitStatus, type PermitFailure } from "./client";
+import { describePermitError, isPermitUnavailable, type PermitFailure } from "./client";
+import { listAll, succeeded, tolerating } from "./rest";
 import { NoteAttribute, Relation, Resource, TenantRole, WorkspaceAttribute, WorkspaceRoleKey, isWorkspaceRoleKey, workspaceRoleKey } from "../authz/policy";
 import type { WorkspaceRole } from "../workspaces/workspace-member.entity";
 
@@ -28,7 +29,7 @@ export class PermitFactError extends Error {
   }
 }
 
-export const instanceId = (type: Resource, key: string): string => `${type}:${key}`;
+const instanceId = (type: Resource, key: string): string => `${type}:${key}`;
 
 export interface SyncUserResult {
   /** The user did not exist in Permit and was created. */
@@ -42,8 +43,6 @@ export interface PermitFactsOptions {
   tenant: string;
   logger?: Logger;
 }
-
-const PAGE = 100;
 
 export class PermitFacts {
   private readonly api: Permit["api"];
@@ -61,71 +60,73 @@ export class PermitFacts {
    * never replaced: attributes (`plan`) and roles (`admin`) granted in Permit since stay.
    */
   async syncUser(user: { key: string; email?: string }): Promise<SyncUserResult> {
-    const op = `syncUser(${user.key})`;
+    // `key` is the caller's (the principal's) spelling of the user id.
+    const { key: userId, email } = user;
+    const op = `syncUser(${userId})`;
     let created = false;
-    let existing = await this.run(op, () => this.api.users.get(user.key), [404]);
+    let existing = await this.run(op, () => this.api.users.get(userId), [404]);
     if (existing === undefined) {
       // PUT (users.sync) would replace the whole user; POST only creates.
-      await this.run(op, () => this.api.users.create({ key: user.key, ...(user.email ? { email: user.email } : {}) }), [409]);
+      await this.run(op, () => this.api.users.create({ key: userId, ...(email ? { email } : {}) }), [409]);
       created = true;
-    } else if (user.email && existing.email !== user.email) {
+    } else if (email && existing.email !== email) {
       // Keeps the admin CLI's lookup by email current; PATCH touches only the email.
-      existing = await this.run(op, () => this.api.users.update(user.key, { email: user.email }));
+      existing = await this.run(op, () => this.api.users.update(userId, { email }));
     }
     // A user just created has no roles yet; a known one usually lists its tenant roles on
     // the read above, and the assignments are listed only when it does not.
     const listed = existing?.roles?.some((r) => r.role === TenantRole.user && r.tenant === this.tenant) ?? false;
-    const hasUserRole = !created && (listed || (await this.hasTenantRole(user.key, TenantRole.user)));
+    const hasUserRole = !created && (listed || (await this.hasTenantRole(userId, TenantRole.user)));
     if (!hasUserRole) {
-      await this.run(op, () => this.api.roleAssignments.assign({ user: user.key, role: TenantRole.user, tenant: this.tenant }), [409]);
+      await this.run(op, () => this.api.roleAssignments.assign({ user: userId, role: TenantRole.user, tenant: this.tenant }), [409]);
     }
-    if (created || !hasUserRole) this.logger?.info({ user: user.key, created, assignedUserRole: !hasUserRole }, "permit user synced");
+    if (created || !hasUserRole) this.logger?.info({ user: userId, created, assignedUserRole: !hasUserRole }, "permit user synced");
     return { created, assignedUserRole: !hasUserRole };
   }
 
   /** The user's tenant-level roles in the configured tenant (instance roles excluded), sorted. */
-  async tenantRoles(userKey: string): Promise<string[]> {
-    const assignments = await this.listAssignments(`tenantRoles(${userKey})`, { user: userKey, tenant: this.tenant });
+  async tenantRoles(userId: string): Promise<string[]> {
+    const assignments = await this.listAssignments(`tenantRoles(${userId})`, { user: userId, tenant: this.tenant });
     const roles = assignments.filter((a) => !a.resource_instance && (a.tenant === undefined || a.tenant === this.tenant)).map((a) => a.role);
     return [...new Set(roles)].sort();
   }
 
   /** Instance `workspaces:W` with its owner, and role `owner` on it for the owner. */
-  async createWorkspace(workspaceId: string, ownerKey: string): Promise<void> {
+  async createWorkspace(workspaceId: string, ownerId: string): Promise<void> {
     const op = `createWorkspace(${workspaceId})`;
-    await this.createInstance(op, Resource.workspaces, workspaceId, { [WorkspaceAttribute.owner]: ownerKey });
-    await this.assignInstanceRole(op, ownerKey, WorkspaceRoleKey.owner, instanceId(Resource.workspaces, workspaceId));
+    await this.createInstance(op, Resource.workspaces, workspaceId, { [WorkspaceAttribute.owner]: ownerId });
+    await this.assignInstanceRole(op, ownerId, WorkspaceRoleKey.owner, instanceId(Resource.workspaces, workspaceId));
   }
 
   /** Gives the user exactly `role` on the workspace, replacing any other role they held there. */
-  async setWorkspaceRole(workspaceId: string, userKey: string, role: WorkspaceRoleKey | WorkspaceRole): Promise<void> {
+  async setWorkspaceRole(workspaceId: string, userId: string, role: WorkspaceRoleKey | WorkspaceRole): Promise<void> {
     const roleKey = isWorkspaceRoleKey(role) ? role : workspaceRoleKey(role);
     // Checked before any write: an unknown role must not cost the user the role they hold.
     if (!roleKey) throw new TypeError(`Unknown workspace role ${JSON.stringify(role)}`);
-    const op = `setWorkspaceRole(${workspaceId}, ${userKey}, ${roleKey})`;
+    const op = `setWorkspaceRole(${workspaceId}, ${userId}, ${roleKey})`;
     const instance = instanceId(Resource.workspaces, workspaceId);
-    const current = await this.instanceAssignments(op, userKey, instance);
+    const current = await this.instanceAssignments(op, userId, instance);
     // Revoke first: a demotion takes effect before anything else, never briefly the union of both.
     for (const a of current.filter((x) => x.role !== roleKey)) {
-      await this.run(op, () => this.api.roleAssignments.unassign({ user: userKey, role: a.role, resource_instance: instance, tenant: this.tenant }), [404]);
+      await this.run(op, () => this.api.roleAssignments.unassign({ user: userId, role: a.role, resource_instance: instance, tenant: this.tenant }), [404]);
     }
-    if (!current.some((x) => x.role === roleKey)) await this.assignInstanceRole(op, userKey, roleKey, instance);
+    if (!current.some((x) => x.role === roleKey)) await this.assignInstanceRole(op, userId, roleKey, instance);
   }
 
   /** Removes every role the user holds on the workspace. */
-  async removeWorkspaceRole(workspaceId: string, userKey: string): Promise<void> {
-    const op = `removeWorkspaceRole(${workspaceId}, ${userKey})`;
+  async removeWorkspaceRole(workspaceId: string, userId: string): Promise<void> {
+    const op = `removeWorkspaceRole(${workspaceId}, ${userId})`;
     const instance = instanceId(Resource.workspaces, workspaceId);
-    for (const a of await this.instanceAssignments(op, userKey, instance)) {
-      await this.run(op, () => this.api.roleAssignments.unassign({ user: userKey, role: a.role, resource_instance: instance, tenant: this.tenant }), [404]);
+    for (const a of await this.instanceAssignments(op, userId, instance)) {
+      await this.run(op, () => this.api.roleAssignments.unassign({ user: userId, role: a.role, resource_instance: instance, tenant: this.tenant }), [404]);
     }
   }
 
   /** Instance `notes:N` `{owner, workspace?}`; in a workspace also the tuple `workspaces:W —parent→ notes:N`. */
-  async createNote(noteId: string, ownerKey: string, workspaceId?: string): Promise<void> {
+  async createNote(noteId: string, ownerId: string, workspaceId?: string): Promise<void> {
     const op = `createNote(${noteId})`;
     await this.createInstance(op, Resource.notes, noteId, {
-      [NoteAttribute.owner]: ownerKey,
+      [NoteAttribute.owner]: ownerId,
       ...(workspaceId ? { [NoteAttribute.workspace]: workspaceId } : {}),
     });
     if (workspaceId) {
@@ -161,10 +162,8 @@ export class PermitFacts {
    */
   private async run<T>(operation: string, call: () => Promise<T>, done: number[] = []): Promise<T | undefined> {
     try {
-      return await call();
+      return await tolerating(done, call);
     } catch (err) {
-      const status = permitStatus(err);
-      if (status !== undefined && done.includes(status)) return undefined;
       throw this.failed(operation, err);
     }
   }
@@ -175,28 +174,23 @@ export class PermitFacts {
     return error;
   }
 
-  private async hasTenantRole(userKey: string, role: string): Promise<boolean> {
-    const assignments = await this.listAssignments(`syncUser(${userKey})`, { user: userKey, tenant: this.tenant, role });
+  private async hasTenantRole(userId: string, role: string): Promise<boolean> {
+    const assignments = await this.listAssignments(`syncUser(${userId})`, { user: userId, tenant: this.tenant, role });
     return assignments.some((a) => a.role === role && !a.resource_instance);
   }
 
-  private instanceAssignments(operation: string, userKey: string, instance: string): Promise<RoleAssignmentRead[]> {
-    return this.listAssignments(operation, { user: userKey, tenant: this.tenant, resourceInstance: instance }).then((all) =>
+  private instanceAssignments(operation: string, userId: string, instance: string): Promise<RoleAssignmentRead[]> {
+    return this.listAssignments(operation, { user: userId, tenant: this.tenant, resourceInstance: instance }).then((all) =>
       // Filtered again here: a server that ignores the filter must not make us unassign elsewhere.
       all.filter((a) => a.resource_instance === instance),
     );
   }
 
-  private async listAssignments(
+  private listAssignments(
     operation: string,
     filter: { user: string; tenant: string; role?: string; resourceInstance?: string },
   ): Promise<RoleAssignmentRead[]> {
-    const all: RoleAssignmentRead[] = [];
-    for (let page = 1; ; page++) {
-      const batch = (await this.run(operation, () => this.api.roleAssignments.list({ ...filter, page, perPage: PAGE }))) ?? [];
-      all.push(...batch);
-      if (batch.length < PAGE) return all;
-    }
+    return listAll(async (page, perPage) => (await this.run(operation, () => this.api.roleAssignments.list({ ...filter, page, perPage }))) ?? []);
   }
 
   private async createInstance(operation: string, type: Resource, key: string, attributes: Record<string, unknown>): Promise<void> {
@@ -205,18 +199,13 @@ export class PermitFacts {
     await this.run(operation, () => this.api.resourceInstances.create({ key, resource: type, tenant: this.tenant, attributes }), [409]);
   }
 
-  private async assignInstanceRole(operation: string, userKey: string, role: string, instance: string): Promise<void> {
-    const assign = () => this.api.roleAssignments.assign({ user: userKey, role, resource_instance: instance, tenant: this.tenant });
-    try {
-      await assign();
-    } catch (err) {
-      const status = permitStatus(err);
-      if (status === 409) return;
-      if (status !== 404) throw this.failed(operation, err);
-      // Sharing with someone who never signed in: Permit does not know the user yet. Create
-      // the bare user (their first request assigns `user` and sets the email) and retry once.
-      await this.run(operation, () => this.api.users.create({ key: userKey }), [409]);
-      await this.run(operation, assign, [409]);
-    }
+  private async assignInstanceRole(operation: string, userId: string, role: string, instance: string): Promise<void> {
+    const assign = () => this.api.roleAssignments.assign({ user: userId, role, resource_instance: instance, tenant: this.tenant });
+    const userKnown = await this.run(operation, () => succeeded([404], () => tolerating([409], assign)));
+    if (userKnown) return;
+    // Sharing with someone who never signed in: Permit does not know the user yet. Create
+    // the bare user (their first request assigns `user` and sets the email) and retry once.
+    await this.run(operation, () => this.api.users.create({ key: userId }), [409]);
+    await this.run(operation, assign, [409]);
   }
 }

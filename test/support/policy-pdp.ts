@@ -1,5 +1,5 @@
 import type { Permit } from "permitio";
-import { applyPolicy } from "../../src/permit/apply-policy";
+import { applyPolicy } from "../../src/permit/policy-sync";
 import { createPermitClient } from "../../src/permit/client";
 import { policy } from "../../src/authz/policy";
 import { startLocalPdp, type LocalPdp } from "@notes/local-pdp";

@@ -4,11 +4,11 @@
 import pino from "pino";
 import type { Permit } from "permitio";
 import { startLocalPdp } from "@notes/local-pdp";
-import { Authorizer } from "../authz/authorizer";
-import { applyPolicy, summarize } from "./apply-policy";
-import { main as applyCli } from "../cli/permit-apply";
-import { createPermitClient } from "./client";
-import { policy } from "../authz/policy";
+import { Authorizer } from "../../authz/authorizer";
+import { applyPolicy, summarize } from ".";
+import { main as applyCli } from "../../cli/permit-apply";
+import { createPermitClient } from "../client";
+import { policy } from "../../authz/policy";
 
 const API_KEY = "apply-policy-test-key";
 const silent = pino({ level: "silent" });
