@@ -1,6 +1,8 @@
 import "reflect-metadata";
-import { isObjectType, type GraphQLSchema } from "graphql";
-import { ruleMap } from "../../src/authz/rule-map";
+import { graphql, isObjectType, printSchema, type GraphQLSchema } from "graphql";
+import { applyMiddleware } from "graphql-middleware";
+import { makeExecutableSchema } from "@graphql-tools/schema";
+import { createShield, ruleMap } from "../../src/authz/rule-map";
 import { buildApiSchema } from "../../src/graphql/schema";
 
 type RuleLike = { name?: string };
@@ -44,5 +46,27 @@ describe("the shield rule map", () => {
       ]),
     );
     expect(described).toMatchSnapshot();
+  });
+});
+
+describe("the shield as applied", () => {
+  it("wraps the fields where a rule decides and leaves `allow` types unwrapped", async () => {
+    const generated = createShield().generate(schema) as Record<string, unknown>;
+    expect(Object.keys(generated)).toEqual(expect.arrayContaining(["Query", "Mutation"]));
+    const allowTypes = Object.entries(ruleMap).filter(([, r]) => describeRule(r) === "allow").map(([t]) => t);
+    expect(allowTypes.length).toBeGreaterThan(5);
+    for (const type of allowTypes) expect(generated).not.toHaveProperty(type);
+  });
+
+  it("still denies a field or type the rule map does not know (deny by default)", async () => {
+    // The API's schema plus a root field and a type that nobody gave a rule.
+    const extended = makeExecutableSchema({
+      typeDefs: [printSchema(schema), `extend type Query { secret: Secret } type Secret { value: String }`],
+      resolvers: { Query: { secret: () => ({ value: "s" }) } },
+    });
+    const shielded = applyMiddleware(extended, createShield());
+    const denied = await graphql({ schema: shielded, source: "{ secret { value } }", contextValue: {} });
+    expect(denied.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    expect(denied.data?.secret ?? null).toBeNull();
   });
 });
