@@ -14,12 +14,13 @@ const api = {
   // Embedded PostgreSQL for the API's tests; jest runs it only when a test of this project runs.
   globalSetup: "<rootDir>/test/global-setup.ts",
   globalTeardown: "<rootDir>/test/global-teardown.ts",
-  testTimeout: 30000,
 };
 
 /** @type {import('jest').Config} */
 module.exports = {
   // The API, and every workspace package with its own jest.config.js.
   projects: [api, "<rootDir>/packages/local-pdp"],
+  // A global option: inside a project it would be ignored.
+  testTimeout: 30000,
   maxWorkers: 2,
 };

@@ -1,18 +1,18 @@
 /**
- * The explorer as a person uses it, in Debian's Chromium: sign in with an email (dev issuer),
+ * The explorer as a person uses it, in a real Chromium (Debian's, or the one an npm package
+ * ships; test/support/chromium.ts): sign in with an email (dev issuer),
  * run the default query, read the signed-in email in GraphiQL's result panel; sign out and the
  * same query answers UNAUTHENTICATED. Every request the page makes must stay on the API's
  * origin, and the page's policy must block nothing it needs.
  */
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { CreateNoteDocument } from "../generated/graphql";
 import { startTestApi, type TestApi } from "../support/api";
+import { findChromium } from "../support/chromium";
 
-const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOT = "/tmp/explorer.png";
 const EMAIL = "explorer-e2e@example.com";
 
@@ -24,15 +24,13 @@ const requests: { url: string; method: string; headers: Record<string, string>; 
 const problems: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`The explorer browser test needs Chromium at ${CHROMIUM}: apt-get update && apt-get install -y chromium`);
-  }
+  const chromiumBinary = findChromium();
   profile = await mkdtemp(path.join(os.tmpdir(), "explorer-chromium-"));
   [api, browser] = await Promise.all([
     startTestApi(),
     // A persistent context is how playwright takes an explicit, fresh --user-data-dir.
     chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
+      executablePath: chromiumBinary.executablePath,
       headless: true,
       viewport: { width: 1280, height: 800 },
       args: [
@@ -44,6 +42,7 @@ beforeAll(async () => {
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
+        ...chromiumBinary.args.filter((arg) => !arg.startsWith("--headless")),
       ],
     }),
   ]);
