@@ -30,7 +30,7 @@ export interface Config {
     apiUrl?: string;
     tenant: string;
     timeoutMs: number;
-    /** Port of the embedded local PDP (`LOCAL_PDP_PORT`, 0 = any free port). */
+    /** Port of the embedded local PDP (`LOCAL_PDP_PORT`; 0, the default, = any free port). */
     localPdpPort: number;
   };
   limits: {
@@ -152,7 +152,8 @@ export function loadConfig(env: Env = process.env): Config {
       apiUrl: baseUrl(env, "PERMIT_API_URL"),
       tenant: nonEmpty(env, "PERMIT_TENANT") ?? "default",
       timeoutMs: integer(env, "PERMIT_TIMEOUT_MS", 2000, 50, 60000),
-      localPdpPort: integer(env, "LOCAL_PDP_PORT", 7766, 0, 65535),
+      // 0: any free port, so that two checkouts can run side by side; the CLIs find it in DATA_DIR.
+      localPdpPort: integer(env, "LOCAL_PDP_PORT", 0, 0, 65535),
     },
     limits: {
       maxDepth: integer(env, "GRAPHQL_MAX_DEPTH", 8, 2, 50),

@@ -5,7 +5,7 @@
  * which the embedded launcher writes when it starts the PDP (mode 0600, removed or left stale
  * on exit):
  *
- *     { "apiKey": "<bearer key the local PDP requires>", "url": "http://127.0.0.1:7766" }
+ *     { "apiKey": "<bearer key the local PDP requires>", "url": "http://127.0.0.1:43121" }
  *
  * The local PDP serves both the PDP and the REST API on that one URL.
  */

@@ -18,10 +18,11 @@ interface Server {
   log: () => string;
 }
 
-async function start(): Promise<Server> {
+async function start(dir = dataDir): Promise<Server> {
   const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["src/main.ts"], {
     cwd: ROOT,
-    env: { ...process.env, DATA_DIR: dataDir, PORT: "0", LOCAL_PDP_PORT: "0", LOG_LEVEL: "info", NODE_ENV: "development" },
+    // Nothing but PORT and DATA_DIR: every other port is picked free.
+    env: { ...withoutServiceSettings(process.env), DATA_DIR: dir, PORT: "0", LOG_LEVEL: "info", NODE_ENV: "development" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -39,6 +40,12 @@ async function start(): Promise<Server> {
     child.on("exit", (code) => reject(new Error(`exited with ${code}:\n${output}`)));
   });
   return { child, url, log: () => output };
+}
+
+function withoutServiceSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const rest = { ...env };
+  for (const name of Object.keys(rest)) if (/^(LOCAL_PDP_|PERMIT_|HANKO_|DATABASE_URL)/.test(name)) delete rest[name];
+  return rest;
 }
 
 async function stop(server: Server): Promise<number | null> {
@@ -91,6 +98,47 @@ it("serves on a fresh data dir, keeps everything on a reused one, and stops clea
     expect(await stop(second)).toBe(0);
   }
 }, 120_000);
+
+it("runs two checkouts side by side with nothing set but PORT, and the CLIs find each one's PDP", async () => {
+  const other = await mkdtemp(path.join(os.tmpdir(), "notes-api-embedded-b-"));
+  const [a, b] = await Promise.all([start(dataDir), start(other)]);
+  try {
+    const ports = await Promise.all([dataDir, other].map(async (dir) => JSON.parse(await readFile(path.join(dir, "permit-local.json"), "utf8")) as { url: string }));
+    expect(ports[0]!.url).not.toBe(ports[1]!.url);
+    // Each API serves its own data: a note written to A is not in B.
+    const alice = await token(a.url, "alice@example.com");
+    const created = await gql(a.url, alice, `mutation { createNote(input: { title: "only in A" }) { id } }`);
+    expect(created.errors).toBeUndefined();
+    const inB = await gql(b.url, await token(b.url, "alice@example.com"), `{ notes(first: 100) { edges { node { title } } } }`);
+    expect(JSON.stringify(inB.data)).not.toContain("only in A");
+    // `npm run permit` talks to the PDP of the DATA_DIR it is given.
+    for (const [dir, expected] of [[dataDir, "user"], [other, "user"]] as const) {
+      const out = await runPermitCli(dir, ["roles", "alice@example.com"]);
+      expect(out.code).toBe(0);
+      expect(out.stdout).toContain(expected);
+    }
+    await runPermitCli(other, ["assign", "alice@example.com", "admin"]);
+    expect((await runPermitCli(other, ["roles", "alice@example.com"])).stdout).toContain("admin");
+    expect((await runPermitCli(dataDir, ["roles", "alice@example.com"])).stdout).not.toContain("admin");
+  } finally {
+    expect(await stop(a)).toBe(0);
+    expect(await stop(b)).toBe(0);
+    await rm(other, { recursive: true, force: true });
+  }
+}, 180_000);
+
+async function runPermitCli(dir: string, args: string[]): Promise<{ code: number | null; stdout: string }> {
+  const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["src/cli/permit.ts", ...args], {
+    cwd: ROOT,
+    env: { ...withoutServiceSettings(process.env), DATA_DIR: dir },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  return { code, stdout };
+}
 
 it("refuses a wrong configuration at start, naming the variable", async () => {
   const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["src/main.ts"], {
