@@ -15,7 +15,8 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel);
+  // Readable lines for a person at a terminal; JSON for everything else, and always in production.
+  const logger = createLogger(config.logLevel, { pretty: config.nodeEnv !== "production" && process.stdout.isTTY === true });
   const api = await startApi(config, logger);
   logger.info({ url: `${api.url}/graphql` }, "notes API ready");
 

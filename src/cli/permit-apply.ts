@@ -42,7 +42,7 @@ const command: CliCommand = {
       return 2;
     }
 
-    const logger = createLogger(config.logLevel === "info" ? "warn" : config.logLevel, "permit-apply");
+    const logger = createLogger(config.logLevel === "info" ? "warn" : config.logLevel, { name: "permit-apply" });
     const permit = connectPermit(config, target, logger);
     const tenant = config.permit.tenant;
     io.out(`Applying the policy to ${target.apiUrl} (tenant "${tenant}")${prune ? ", pruning what it does not define" : ""}…`);

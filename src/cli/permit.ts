@@ -164,7 +164,7 @@ const command: CliCommand = {
   async run(argv, io) {
     parseArgs(argv);
     const config = loadConfig();
-    const permit = connectPermit(config, await resolvePermitTarget(config), createLogger("warn", "permit-admin"));
+    const permit = connectPermit(config, await resolvePermitTarget(config), createLogger("warn", { name: "permit-admin" }));
     await runCommand(permit, config.permit.tenant, argv, io);
     return 0;
   },

@@ -3,13 +3,25 @@ import pino, { type Logger } from "pino";
 
 export type { Logger };
 
-export function createLogger(level: string, name = "notes-api"): Logger {
+export interface LoggerOptions {
+  name?: string;
+  /**
+   * One readable line per event (pino-pretty, in a worker thread) instead of JSON: for a person
+   * at a terminal in development. Log collectors always get JSON.
+   */
+  pretty?: boolean;
+}
+
+export function createLogger(level: string, options: LoggerOptions = {}): Logger {
   return pino({
-    name,
+    name: options.name ?? "notes-api",
     level,
     redact: {
       paths: ["req.headers.authorization", "req.headers.cookie", "*.token", "*.apiKey", "*.password", "token", "apiKey"],
       censor: "[redacted]",
     },
+    ...(options.pretty
+      ? { transport: { target: "pino-pretty", options: { singleLine: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname,name" } } }
+      : {}),
   });
 }
