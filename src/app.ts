@@ -13,7 +13,7 @@ import { CursorCodec } from "./common/cursor";
 import type { Logger } from "./common/logger";
 import type { Config } from "./config";
 import { createDataSource } from "./db/data-source";
-import { startEmbeddedDefaults } from "./dev/embedded";
+import { recordLocalApi, startEmbeddedDefaults } from "./dev/embedded";
 import { DEV_JWKS_PATH, DEV_TOKEN_PATH, registerDevHankoRoutes } from "./dev/hanko-routes";
 import type { Services } from "./graphql/context";
 import { createContextBuilder } from "./http/context";
@@ -121,6 +121,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     });
     // Facts recorded while the PDP was away are delivered now.
     void delivery.drain();
+    if (embedded.devIssuer) await recordLocalApi(config.dataDir, url);
     return { url, app, dataSource, permit: embedded.permit, stop };
   } catch (error) {
     await stop();

@@ -36,6 +36,13 @@ export interface EmbeddedDefaults {
  */
 export const localPermitFile = (dataDir: string) => path.join(dataDir, "permit-local.json");
 
+/** Where local tools (`npm run seed`) find the API that runs on this DATA_DIR: `{ "url" }`. */
+export const localApiFile = (dataDir: string) => path.join(dataDir, "api-local.json");
+
+export async function recordLocalApi(dataDir: string, url: string): Promise<void> {
+  await fs.writeFile(localApiFile(dataDir), JSON.stringify({ url }), { mode: 0o600 });
+}
+
 /** A random secret kept in DATA_DIR (owner-readable only), created on first use. */
 async function dataDirSecret(dataDir: string, name: string, prefix = ""): Promise<string> {
   const file = path.join(dataDir, name);

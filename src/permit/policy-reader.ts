@@ -5,30 +5,21 @@
  */
 import type { PlanPolicy } from "@notes/local-pdp";
 import type { Permit } from "permitio";
+import { listAll } from "./rest";
 
-const PER_PAGE = 100;
-
-async function everyPage<T>(fetchPage: (page: number) => Promise<T[]>): Promise<T[]> {
-  const all: T[] = [];
-  for (let page = 1; ; page++) {
-    const batch = await fetchPage(page);
-    all.push(...batch);
-    if (batch.length < PER_PAGE) return all;
-  }
-}
 
 export async function readPlanPolicy(permit: Pick<Permit, "api">): Promise<PlanPolicy> {
   const { api } = permit;
   const [roles, resources, conditionSets, setRules] = await Promise.all([
     api.roles.list(),
     api.resources.list(),
-    everyPage((page) => api.conditionSets.list({ page, perPage: PER_PAGE })),
+    listAll((page, perPage) => api.conditionSets.list({ page, perPage })),
     // The SDK types its filters as required; unset, it lists every rule.
-    everyPage((page) => api.conditionSetRules.list({ page, perPage: PER_PAGE } as unknown as Parameters<typeof api.conditionSetRules.list>[0])),
+    listAll((page, perPage) => api.conditionSetRules.list({ page, perPage } as unknown as Parameters<typeof api.conditionSetRules.list>[0])),
   ]);
   const resourceKeyOf = new Map(resources.flatMap((r) => [[r.id, r.key] as const, [r.key, r.key] as const]));
   const resourceRoles = (
-    await Promise.all(resources.map((r) => everyPage((page) => api.resourceRoles.list({ resourceKey: r.key, page, perPage: PER_PAGE }))))
+    await Promise.all(resources.map((r) => listAll((page, perPage) => api.resourceRoles.list({ resourceKey: r.key, page, perPage }))))
   ).flatMap((list, i) =>
     list.map((role) => ({
       resource: resources[i]!.key,
@@ -61,7 +52,7 @@ export interface UserAssignments {
 }
 
 export async function readUserAssignments(permit: Pick<Permit, "api">, userId: string, tenant: string): Promise<UserAssignments> {
-  const assignments = await everyPage((page) => permit.api.roleAssignments.list({ user: userId, tenant, page, perPage: PER_PAGE }));
+  const assignments = await listAll((page, perPage) => permit.api.roleAssignments.list({ user: userId, tenant, page, perPage }));
   const tenantRoles = new Set<string>();
   const instanceRoles = new Map<string, string[]>();
   for (const a of assignments) {
