@@ -14,7 +14,7 @@
  */
 import "reflect-metadata";
 import { readFile } from "node:fs/promises";
-import { startApi, type RunningApi } from "../app";
+import { startApi } from "../app";
 import { createLogger } from "../common/logger";
 import { loadConfig, usesEmbedded, type Config } from "../config";
 import { localApiFile } from "../dev/embedded";

@@ -122,3 +122,21 @@ it("signs in with an email, runs the default query as that user, and signs out",
   expect(origins).toEqual([api.url]);
   expect(problems).toEqual([]);
 });
+
+it("offers the demo users with one click and the example operations as tabs, a denial among them", async () => {
+  await page.goto(`${api.url}/explorer`);
+  await page.locator("#dev-sign-in").waitFor({ state: "visible" });
+  await page.locator(".demo-users button", { hasText: "alice" }).click();
+  await page.locator("#viewer", { hasText: "Signed in as alice@example.com" }).waitFor();
+
+  const tabs = page.locator(".graphiql-tab");
+  await expect(tabs.allTextContents()).resolves.toEqual(
+    ["Overview", "CreateNote", "UpdateNote", "DeleteNote", "Workspaces", "Share", "Denied"].map((name) => expect.stringContaining(name)),
+  );
+  await tabs.filter({ hasText: "Denied" }).click();
+  await page.locator(".graphiql-query-editor", { hasText: "mutation Denied" }).waitFor();
+  await page.locator(".graphiql-execute-button").click();
+  const result = await page.locator(".result-window", { hasText: "FORBIDDEN" }).textContent();
+  expect(result).toContain('"code": "FORBIDDEN"');
+  expect(problems).toEqual([]);
+});

@@ -13,8 +13,11 @@ const DEV_TOKEN_KEY = "notes-explorer.dev-token";
 // hanko-elements keeps its session token in sessionStorage under this key (its `storageKey`).
 const HANKO_STORAGE_KEY = "hanko";
 
-const DEFAULT_QUERY = `# Sign in above, then run with Ctrl-Enter or ▶.
-# viewerCan: what Permit.io allows you on each note.
+// The example operations, one tab each (GraphiQL keeps the tabs a person opens or edits).
+const TABS = [
+  {
+    query: `# Sign in above (npm run seed creates alice, bob and carol), then run with Ctrl-Enter or ▶.
+# viewerCan: what Permit.io allows you on each note, from the decisions that enforce it.
 query Overview {
   me {
     email
@@ -26,6 +29,8 @@ query Overview {
         id
         title
         updatedAt
+        owner { email }
+        workspace { name }
         viewerCan {
           get
           put
@@ -39,7 +44,77 @@ query Overview {
     }
   }
 }
-`;
+`,
+  },
+  {
+    query: `# Create a note, then use its id in the UpdateNote and DeleteNote tabs.
+mutation CreateNote {
+  createNote(input: { title: "From the explorer", body: "first draft" }) {
+    id
+    version
+  }
+}
+`,
+  },
+  {
+    query: `# expectedVersion: if someone changed the note since you read it, the update is a
+# CONFLICT (extensions.currentVersion says where it is) instead of silently overwriting.
+mutation UpdateNote($id: ID!, $expectedVersion: Int) {
+  updateNote(id: $id, input: { body: "second draft", expectedVersion: $expectedVersion }) {
+    id
+    body
+    version
+  }
+}
+`,
+    variables: `{ "id": "the id CreateNote returned", "expectedVersion": 1 }`,
+  },
+  {
+    query: `mutation DeleteNote($id: ID!) {
+  deleteNote(id: $id)
+}
+`,
+    variables: `{ "id": "the id CreateNote returned" }`,
+  },
+  {
+    query: `# Workspaces need the premium plan (bob has it after npm run seed). Their roles
+# (OWNER, EDITOR, VIEWER) flow to the notes inside them. As bob, share with the Share tab.
+query Workspaces {
+  workspaces {
+    id
+    name
+    viewerRole
+    members { role user { email } }
+    viewerCan { get put delete share addNote }
+  }
+}
+`,
+  },
+  {
+    query: `# Only a workspace's OWNER may share it (an EDITOR gets FORBIDDEN).
+mutation Share($workspaceId: ID!, $email: String!, $role: WorkspaceRole!) {
+  shareWorkspace(workspaceId: $workspaceId, email: $email, role: $role) {
+    role
+    user { email }
+  }
+}
+`,
+    variables: `{ "workspaceId": "an id from the Workspaces tab", "email": "carol@example.com", "role": "VIEWER" }`,
+  },
+  {
+    query: `# What a denial looks like. As alice (role user, not premium) this answers FORBIDDEN:
+# she may know workspaces exist, but not create one.
+# A note or workspace you may not read answers NOT_FOUND instead, exactly as one that
+# does not exist, so nobody learns what exists by asking. extensions.code is stable;
+# the message is for people.
+mutation Denied {
+  createWorkspace(input: { name: "alice tries" }) {
+    id
+  }
+}
+`,
+  },
+];
 
 const ui = {
   viewer: document.getElementById("viewer"),
@@ -47,6 +122,7 @@ const ui = {
   error: document.getElementById("sign-in-error"),
   devForm: document.getElementById("dev-sign-in"),
   devEmail: document.getElementById("dev-email"),
+  demoUsers: document.querySelectorAll(".demo-users button"),
   hankoPanel: document.getElementById("hanko-sign-in"),
 };
 
@@ -147,6 +223,13 @@ function startDevSession() {
       showError(`Sign-in failed: ${error.message}`);
     }
   });
+  // The demo users of `npm run seed`, one click each.
+  for (const button of ui.demoUsers) {
+    button.addEventListener("click", () => {
+      ui.devEmail.value = button.dataset.email;
+      ui.devForm.requestSubmit();
+    });
+  }
   const forget = () => sessionStorage.removeItem(DEV_TOKEN_KEY);
   return { token: () => sessionStorage.getItem(DEV_TOKEN_KEY), forget, signOut: async () => forget() };
 }
@@ -184,9 +267,21 @@ ui.signOut.addEventListener("click", async () => {
   }
 });
 
-const fetcher = (params, options) => postGraphQL(params, options?.headers);
+/**
+ * GraphiQL 4.1 keeps the operation name of the tab it started on after a switch to another tab
+ * until that tab's text is edited, so a tab's single operation would be refused as unknown. A
+ * name the document does not define is dropped: the server then runs the only operation there.
+ */
+function ownOperationName(params) {
+  const name = params.operationName;
+  if (!name || new RegExp(`\\b(query|mutation|subscription)\\s+${name}\\b`).test(params.query ?? "")) return params;
+  const { operationName: _stale, ...rest } = params;
+  return rest;
+}
+
+const fetcher = (params, options) => postGraphQL(ownOperationName(params), options?.headers);
 ReactDOM.createRoot(document.getElementById("graphiql")).render(
-  React.createElement(GraphiQL, { fetcher, defaultQuery: DEFAULT_QUERY, defaultEditorToolsVisibility: false }, React.createElement(GraphiQL.Logo, null, "GraphiQL")),
+  React.createElement(GraphiQL, { fetcher, defaultTabs: TABS, defaultEditorToolsVisibility: false }, React.createElement(GraphiQL.Logo, null, "GraphiQL")),
 );
 
 try {
