@@ -302,10 +302,10 @@ export function roundRatios(a: VariantResult, b: VariantResult, of: (r: RoundSam
 
 export function printVariants(title: string, summaries: Summary[]): void {
   console.log(`\n${title}`);
-  console.log(`  ${"variant".padEnd(44)} ${"n".padStart(5)} ${"req/s med".padStart(10)} ${"(min–max)".padStart(14)} ${"p50 ms".padStart(8)} ${"p95 ms".padStart(8)} ${"CPU ms/req".padStart(11)}`);
+  console.log(`  ${"variant".padEnd(60)} ${"n".padStart(5)} ${"req/s med".padStart(10)} ${"(min–max)".padStart(14)} ${"p50 ms".padStart(8)} ${"p95 ms".padStart(8)} ${"CPU ms/req".padStart(11)}`);
   for (const s of summaries) {
     console.log(
-      `  ${s.name.padEnd(44)} ${String(s.requests).padStart(5)} ${s.reqPerSec.toFixed(0).padStart(10)} ${`(${s.reqPerSecMin.toFixed(0)}–${s.reqPerSecMax.toFixed(0)})`.padStart(14)} ${s.p50.toFixed(2).padStart(8)} ${s.p95.toFixed(2).padStart(8)} ${s.cpuMsPerReq.toFixed(2).padStart(11)}`,
+      `  ${s.name.padEnd(60)} ${String(s.requests).padStart(5)} ${s.reqPerSec.toFixed(0).padStart(10)} ${`(${s.reqPerSecMin.toFixed(0)}–${s.reqPerSecMax.toFixed(0)})`.padStart(14)} ${s.p50.toFixed(2).padStart(8)} ${s.p95.toFixed(2).padStart(8)} ${s.cpuMsPerReq.toFixed(2).padStart(11)}`,
     );
   }
 }
