@@ -1,3 +1,7 @@
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { ConfigError, loadConfig } from "./config";
 
 const expectConfigError = (env: Record<string, string>, variable: string) => {
@@ -101,5 +105,36 @@ describe("loadConfig", () => {
   it("never echoes a database URL, which carries a password", () => {
     expect(() => loadConfig({ DATABASE_URL: "mysql://user:s3cret@db/x" })).toThrow(/DATABASE_URL must be a postgres/);
     expect(() => loadConfig({ DATABASE_URL: "mysql://user:s3cret@db/x" })).not.toThrow(/s3cret/);
+  });
+
+  describe("TRUSTED_DOCUMENTS", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "notes-api-config-"));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+    const manifest = (name: string, content: string) => {
+      const file = path.join(dir, name);
+      writeFileSync(file, content);
+      return file;
+    };
+    const me = "query Me { me { id } }";
+
+    it("loads a manifest of sha256 hashes to the exact texts, and is off when unset", () => {
+      const file = manifest("good.json", JSON.stringify({ [sha256(me)]: me }));
+      expect(loadConfig({ TRUSTED_DOCUMENTS: file }).trustedDocuments).toEqual({ path: file, byHash: new Map([[sha256(me), me]]) });
+      expect(loadConfig({}).trustedDocuments).toBeUndefined();
+    });
+
+    it.each([
+      ["a missing file", () => path.join(dir, "missing.json")],
+      ["text that is not JSON", () => manifest("text.json", "not json")],
+      ["an array", () => manifest("array.json", JSON.stringify([me]))],
+      ["an empty object", () => manifest("empty.json", "{}")],
+      ["a key that is not 64 hex digits", () => manifest("key.json", JSON.stringify({ [`sha256:${sha256(me)}`]: me }))],
+      ["an upper-case key", () => manifest("upper.json", JSON.stringify({ [sha256(me).toUpperCase()]: me }))],
+      ["a value that is not a string", () => manifest("value.json", JSON.stringify({ [sha256(me)]: { query: me } }))],
+      ["a text whose hash differs from its key", () => manifest("edited.json", JSON.stringify({ [sha256(me)]: `${me} ` }))],
+    ])("refuses %s, naming the variable", (_what, file) => {
+      expectConfigError({ TRUSTED_DOCUMENTS: file() }, "TRUSTED_DOCUMENTS");
+    });
   });
 });

@@ -3,6 +3,8 @@
  * wrong value stops the start with a message that names the variable. Service variables that
  * are unset select the embedded default for that service (refused in production).
  */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 
 export interface Config {
@@ -47,6 +49,14 @@ export interface Config {
   outboxWaitMs: number;
   /** How long list plans reuse the policy and a caller's role assignments read from Permit (`LIST_PLAN_TTL_MS`). */
   listPlanTtlMs: number;
+  /** The only operations the server runs (`TRUSTED_DOCUMENTS`, a manifest file); undefined → any valid operation. */
+  trustedDocuments?: TrustedDocuments;
+}
+
+/** A safelist of operations: the sha256 hex of each document's text → that text, exactly. */
+export interface TrustedDocuments {
+  path: string;
+  byHash: ReadonlyMap<string, string>;
 }
 
 export class ConfigError extends Error {
@@ -130,6 +140,37 @@ function databaseUrl(env: Env): string | undefined {
   return raw;
 }
 
+/**
+ * The manifest a client's codegen writes: a JSON object of sha256 hex hashes to the exact text
+ * they were computed over. Every entry is checked, so a hand-edited or truncated file stops the start.
+ */
+function trustedDocuments(env: Env, name: string): TrustedDocuments | undefined {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return undefined;
+  const file = path.resolve(raw);
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    const problem = (error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : "is not readable JSON";
+    throw new ConfigError(name, `must name a manifest file (${file} ${problem})`);
+  }
+  if (typeof manifest !== "object" || manifest === null || Array.isArray(manifest)) {
+    throw new ConfigError(name, `must name a JSON object of sha256 hashes to documents (${file})`);
+  }
+  const byHash = new Map<string, string>();
+  for (const [hash, text] of Object.entries(manifest)) {
+    if (!/^[0-9a-f]{64}$/.test(hash)) throw new ConfigError(name, `lists a key that is not a sha256 hex hash: "${hash.slice(0, 80)}" (${file})`);
+    if (typeof text !== "string" || text.trim() === "") throw new ConfigError(name, `lists ${hash} with no document text (${file})`);
+    if (createHash("sha256").update(text).digest("hex") !== hash) {
+      throw new ConfigError(name, `lists ${hash} with a document whose sha256 differs (${file})`);
+    }
+    byHash.set(hash, text);
+  }
+  if (byHash.size === 0) throw new ConfigError(name, `lists no documents (${file})`);
+  return { path: file, byHash };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = oneOf(env, "NODE_ENV", ["development", "production", "test"] as const, "development");
   const config: Config = {
@@ -164,6 +205,7 @@ export function loadConfig(env: Env = process.env): Config {
     cursorSecret: secret(env, "CURSOR_SECRET"),
     outboxWaitMs: integer(env, "OUTBOX_WAIT_MS", 3000, 0, 60000),
     listPlanTtlMs: integer(env, "LIST_PLAN_TTL_MS", 10000, 0, 600000),
+    trustedDocuments: trustedDocuments(env, "TRUSTED_DOCUMENTS"),
   };
 
   const permitSet = [config.permit.apiKey, config.permit.pdpUrl, config.permit.apiUrl].filter(Boolean).length;

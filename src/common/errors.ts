@@ -11,6 +11,10 @@ export const ErrorCode = {
   BAD_USER_INPUT: "BAD_USER_INPUT",
   CONFLICT: "CONFLICT",
   AUTHZ_UNAVAILABLE: "AUTHZ_UNAVAILABLE",
+  /** The server runs trusted documents only, and the operation's text is not one of them. */
+  UNTRUSTED_DOCUMENT: "UNTRUSTED_DOCUMENT",
+  /** A document id (or APQ hash) the server does not know. Apollo's own code for the same case. */
+  PERSISTED_QUERY_NOT_FOUND: "PERSISTED_QUERY_NOT_FOUND",
   INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -14,12 +14,13 @@ const PUBLIC_CODES = new Set<string>([
   ErrorCode.BAD_USER_INPUT,
   ErrorCode.CONFLICT,
   ErrorCode.AUTHZ_UNAVAILABLE,
+  ErrorCode.UNTRUSTED_DOCUMENT,
   // Apollo's own request errors (syntax, validation, unknown operation) are the client's to fix.
   "GRAPHQL_PARSE_FAILED",
   "GRAPHQL_VALIDATION_FAILED",
   "BAD_REQUEST",
   "OPERATION_RESOLUTION_FAILURE",
-  "PERSISTED_QUERY_NOT_FOUND",
+  ErrorCode.PERSISTED_QUERY_NOT_FOUND,
   "PERSISTED_QUERY_NOT_SUPPORTED",
 ]);
 

@@ -20,6 +20,7 @@ import { createFormatError } from "./format-error";
 import { complexityLimitPlugin, depthLimit } from "./graphql-limits";
 import { registerHealthRoutes } from "./routes/health";
 import { registerMetrics } from "./routes/metrics";
+import { registerTrustedDocuments } from "./trusted-documents";
 
 export interface ServerDeps {
   config: Config;
@@ -52,6 +53,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     formatError: createFormatError(logger),
     includeStacktraceInErrorResponses: false,
     introspection: config.nodeEnv !== "production",
+    // With a safelist, Apollo's APQ cache would let any registered query in: the safelist decides alone.
+    ...(config.trustedDocuments ? { persistedQueries: false as const } : {}),
     plugins: [
       fastifyApolloDrainPlugin(app),
       complexityLimitPlugin(schema, config.limits.maxComplexity),
@@ -75,6 +78,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   await apollo.start();
 
+  if (config.trustedDocuments) registerTrustedDocuments(app, config.trustedDocuments, "/graphql");
   app.route<{ Reply: string }>({
     url: "/graphql",
     method: ["GET", "POST", "OPTIONS"],
