@@ -32,7 +32,7 @@ const layerZones = layers.slice(0, -1).flatMap((layer, i) => {
 });
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", ".data/", "coverage/", "test/generated/"] },
+  { ignores: ["dist/", "node_modules/", ".data/", "coverage/", "test/generated/", "examples/*/src/gql/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
