@@ -22,15 +22,21 @@ export class NoteRepository {
     return this.ds.getRepository(Note).createQueryBuilder("n").where("n.id IN (:...ids)", { ids }).getMany();
   }
 
-  /** Rows after a position in (createdAt DESC, id DESC) order: one index range scan. */
+  /**
+   * Rows after a position in (createdAt DESC, id DESC) order, among the candidates: each part of
+   * a plan is one index range scan (by owner, by workspace, or by date).
+   */
   after(position: Position | null, limit: number, workspaceId: string | null, candidates: NoteCandidates = { kind: "all" }): Promise<Note[]> {
     if (candidates.kind === "none") return Promise.resolve([]);
     const qb = this.ds.getRepository(Note).createQueryBuilder("n");
-    if (workspaceId !== null) qb.andWhere("n.workspace_id = :workspaceId", { workspaceId });
-    if (candidates.kind === "where") restrictToPlan(qb, candidates);
-    if (position !== null) {
-      qb.andWhere("(n.created_at, n.id) < (:createdAt, :id)", { createdAt: position.createdAt, id: position.id });
-    }
+    const window = (a: string) =>
+      [
+        ...(workspaceId === null ? [] : [`${a}.workspace_id = :workspaceId`]),
+        ...(position === null ? [] : [`(${a}.created_at, ${a}.id) < (:createdAt, :id)`]),
+      ].join(" AND ");
+    qb.setParameters({ workspaceId, ...(position === null ? {} : { createdAt: position.createdAt, id: position.id }) });
+    if (window("n")) qb.andWhere(window("n"));
+    if (candidates.kind === "where") restrictToPlan(qb, candidates, { window, limit });
     return qb.orderBy("n.created_at", "DESC").addOrderBy("n.id", "DESC").limit(limit).getMany();
   }
 
@@ -70,10 +76,18 @@ export class NoteRepository {
  * Adds a list plan's condition to the query. A part that has no SQL form here (an attribute
  * without a column, another relation) counts as "any row", so the query can only be wider than
  * the plan, never narrower.
+ *
+ * A plan that is a union ("own notes, or notes of my workspaces") becomes one ordered, limited
+ * scan per part, merged: as a single `OR`, PostgreSQL could use no index for the order and would
+ * walk the whole table by date to find a few rows.
  */
-function restrictToPlan(qb: SelectQueryBuilder<Note>, plan: Extract<NoteCandidates, { kind: "where" }>): void {
+function restrictToPlan(
+  qb: SelectQueryBuilder<Note>,
+  plan: Extract<NoteCandidates, { kind: "where" }>,
+  page: { window: (alias: string) => string; limit: number },
+): void {
   let n = 0;
-  const params: Record<string, unknown> = { planUser: plan.userId };
+  const params: Record<string, unknown> = { planUser: plan.userId, planLimit: page.limit };
   const param = (value: unknown) => {
     const name = `plan${n++}`;
     params[name] = value;
@@ -86,7 +100,6 @@ function restrictToPlan(qb: SelectQueryBuilder<Note>, plan: Extract<NoteCandidat
   };
   const heldOn = (type: string, roles: readonly string[]): string[] =>
     [...plan.instanceRoles].filter(([instance, held]) => instance.startsWith(`${type}:`) && held.some((r) => roles.includes(r))).map(([instance]) => instance.slice(type.length + 1));
-  const columns: Record<string, string> = { key: "n.id", [NoteAttribute.owner]: "n.owner_id", [NoteAttribute.workspace]: "n.workspace_id" };
 
   /** Workspaces whose row satisfies `c`, as SQL over the workspace id `w`, or undefined when it has no SQL form. */
   const workspacesWhere = (c: PlanCondition, w: string): string | undefined => {
@@ -112,28 +125,45 @@ function restrictToPlan(qb: SelectQueryBuilder<Note>, plan: Extract<NoteCandidat
     }
   };
 
-  const notesWhere = (c: PlanCondition): string | undefined => {
+  const notesWhere = (c: PlanCondition, a: string): string | undefined => {
     switch (c.kind) {
       case "attribute": {
-        const column = columns[c.attribute];
-        return column === undefined ? undefined : uuidIn(column, c.values);
+        const column = { key: "id", [NoteAttribute.owner]: "owner_id", [NoteAttribute.workspace]: "workspace_id" }[c.attribute];
+        return column === undefined ? undefined : uuidIn(`${a}.${column}`, c.values);
       }
       case "role":
-        return uuidIn("n.id", heldOn(Resource.notes, c.roles));
+        return uuidIn(`${a}.id`, heldOn(Resource.notes, c.roles));
       case "related":
         if (c.relation !== Relation.parent || c.subjectType !== Resource.workspaces) return undefined;
-        return workspacesWhere(c.subject, "n.workspace_id");
+        return workspacesWhere(c.subject, `${a}.workspace_id`);
       case "any": {
-        const parts = c.items.map(notesWhere);
+        const parts = c.items.map((i) => notesWhere(i, a));
         return parts.some((p) => p === undefined) ? undefined : `(${parts.join(" OR ")})`;
       }
       case "all": {
-        const parts = c.items.map(notesWhere).filter((p) => p !== undefined);
+        const parts = c.items.map((i) => notesWhere(i, a)).filter((p) => p !== undefined);
         return parts.length === 0 ? undefined : `(${parts.join(" AND ")})`;
       }
     }
   };
 
-  const where = notesWhere(plan.condition);
-  if (where !== undefined) qb.andWhere(where, params);
+  const union = (c: PlanCondition): PlanCondition[] => (c.kind === "any" ? c.items.flatMap(union) : [c]);
+  const parts = union(plan.condition);
+  const scans = parts.map((part, i) => ({ alias: `p${i}`, sql: notesWhere(part, `p${i}`) }));
+  // A part without an SQL form may hold for any row: no restriction at all.
+  if (scans.some((scan) => scan.sql === undefined)) return;
+  const live = scans.filter((scan) => scan.sql !== "FALSE");
+  if (live.length === 0) {
+    qb.andWhere("FALSE");
+    return;
+  }
+  if (parts.length === 1) {
+    qb.andWhere(notesWhere(parts[0]!, "n")!, params);
+    return;
+  }
+  const selects = live.map(({ alias: a, sql }) => {
+    const window = page.window(a);
+    return `(SELECT ${a}.id FROM notes ${a} WHERE ${sql}${window ? ` AND ${window}` : ""} ORDER BY ${a}.created_at DESC, ${a}.id DESC LIMIT :planLimit)`;
+  });
+  qb.andWhere(`n.id IN (${selects.join(" UNION ALL ")})`, params);
 }
