@@ -1,6 +1,7 @@
 import type { PlanCondition } from "@notes/local-pdp";
 import type { DataSource, EntityManager, SelectQueryBuilder } from "typeorm";
 import { NoteAttribute, Relation, Resource, workspaceRoleFromKey } from "../authz/policy";
+import type { WorkspaceRole } from "../workspaces/workspace-member.entity";
 import type { Position } from "../common/cursor";
 import { isUuid } from "../common/validation";
 import { Note } from "./note.entity";
@@ -26,8 +27,8 @@ export class NoteRepository {
    * Rows after a position in (createdAt DESC, id DESC) order, among the candidates: each part of
    * a plan is one index range scan (by owner, by workspace, or by date).
    */
-  after(position: Position | null, limit: number, workspaceId: string | null, candidates: NoteCandidates = { kind: "all" }): Promise<Note[]> {
-    if (candidates.kind === "none") return Promise.resolve([]);
+  async after(position: Position | null, limit: number, workspaceId: string | null, candidates: NoteCandidates = { kind: "all" }): Promise<Note[]> {
+    if (candidates.kind === "none") return [];
     const qb = this.ds.getRepository(Note).createQueryBuilder("n");
     const window = (a: string) =>
       [
@@ -36,7 +37,14 @@ export class NoteRepository {
       ].join(" AND ");
     qb.setParameters({ workspaceId, ...(position === null ? {} : { createdAt: position.createdAt, id: position.id }) });
     if (window("n")) qb.andWhere(window("n"));
-    if (candidates.kind === "where") restrictToPlan(qb, candidates, { window, limit });
+    if (candidates.kind === "where") {
+      // The caller's memberships are read first: as ids, each part of the plan is an index scan.
+      const memberships = (await this.ds.query(`SELECT workspace_id, role FROM workspace_members WHERE user_id = $1`, [candidates.userId])) as {
+        workspace_id: string;
+        role: WorkspaceRole;
+      }[];
+      restrictToPlan(qb, candidates, memberships, { window, limit });
+    }
     return qb.orderBy("n.created_at", "DESC").addOrderBy("n.id", "DESC").limit(limit).getMany();
   }
 
@@ -84,47 +92,48 @@ export class NoteRepository {
 function restrictToPlan(
   qb: SelectQueryBuilder<Note>,
   plan: Extract<NoteCandidates, { kind: "where" }>,
+  memberships: readonly { workspace_id: string; role: WorkspaceRole }[],
   page: { window: (alias: string) => string; limit: number },
 ): void {
   let n = 0;
-  const params: Record<string, unknown> = { planUser: plan.userId, planLimit: page.limit };
+  const params: Record<string, unknown> = { planLimit: page.limit };
   const param = (value: unknown) => {
     const name = `plan${n++}`;
     params[name] = value;
     return name;
   };
   /** `column IN (values)`, keeping only values that can equal a uuid column. */
-  const uuidIn = (column: string, values: readonly unknown[]): string => {
-    const ids = values.filter((v): v is string => typeof v === "string" && isUuid(v));
-    return ids.length === 0 ? "FALSE" : `${column} IN (:...${param(ids.map((id) => id.toLowerCase()))})`;
+  const uuidIn = (column: string, values: Iterable<unknown>): string => {
+    const ids = [...new Set([...values].filter((v): v is string => typeof v === "string" && isUuid(v)).map((id) => id.toLowerCase()))];
+    return ids.length === 0 ? FALSE : `${column} IN (:...${param(ids)})`;
   };
   const heldOn = (type: string, roles: readonly string[]): string[] =>
     [...plan.instanceRoles].filter(([instance, held]) => instance.startsWith(`${type}:`) && held.some((r) => roles.includes(r))).map(([instance]) => instance.slice(type.length + 1));
 
-  /** Workspaces whose row satisfies `c`, as SQL over the workspace id `w`, or undefined when it has no SQL form. */
-  const workspacesWhere = (c: PlanCondition, w: string): string | undefined => {
+  /** The workspaces that satisfy `c`, or undefined when that cannot be told here (any workspace may). */
+  const workspaces = (c: PlanCondition): Set<string> | undefined => {
     switch (c.kind) {
       case "role": {
-        const dbRoles = c.roles.map(workspaceRoleFromKey).filter((r) => r !== undefined);
+        const dbRoles = new Set(c.roles.map(workspaceRoleFromKey));
         // Memberships are the database's (the source of the facts); roles given by hand in Permit come with the assignments.
-        const members = dbRoles.length === 0 ? "FALSE" : `${w} IN (SELECT wm.workspace_id FROM workspace_members wm WHERE wm.user_id = :planUser AND wm.role IN (:...${param(dbRoles)}))`;
-        return `(${members} OR ${uuidIn(w, heldOn(Resource.workspaces, c.roles))})`;
+        return new Set([...memberships.filter((m) => dbRoles.has(m.role)).map((m) => m.workspace_id), ...heldOn(Resource.workspaces, c.roles)]);
       }
       case "attribute":
-        return c.attribute === "key" ? uuidIn(w, c.values) : c.attribute === "owner" ? `${w} IN (SELECT ws.id FROM workspaces ws WHERE ${uuidIn("ws.owner_id", c.values)})` : undefined;
+        return c.attribute === "key" ? new Set(c.values.filter((v): v is string => typeof v === "string")) : undefined;
       case "any": {
-        const parts = c.items.map((i) => workspacesWhere(i, w));
-        return parts.some((p) => p === undefined) ? undefined : `(${parts.join(" OR ")})`;
+        const sets = c.items.map(workspaces);
+        return sets.some((x) => x === undefined) ? undefined : new Set(sets.flatMap((x) => [...x!]));
       }
       case "all": {
-        const parts = c.items.map((i) => workspacesWhere(i, w)).filter((p) => p !== undefined);
-        return parts.length === 0 ? undefined : `(${parts.join(" AND ")})`;
+        const sets = c.items.map(workspaces).filter((x) => x !== undefined);
+        return sets.length === 0 ? undefined : new Set([...sets[0]!].filter((id) => sets.every((x) => x.has(id))));
       }
       case "related":
         return undefined;
     }
   };
 
+  /** Notes that satisfy `c`, as SQL over the alias `a`, or undefined when it has no SQL form. */
   const notesWhere = (c: PlanCondition, a: string): string | undefined => {
     switch (c.kind) {
       case "attribute": {
@@ -133,37 +142,49 @@ function restrictToPlan(
       }
       case "role":
         return uuidIn(`${a}.id`, heldOn(Resource.notes, c.roles));
-      case "related":
+      case "related": {
         if (c.relation !== Relation.parent || c.subjectType !== Resource.workspaces) return undefined;
-        return workspacesWhere(c.subject, `${a}.workspace_id`);
+        const ids = workspaces(c.subject);
+        return ids === undefined ? undefined : uuidIn(`${a}.workspace_id`, ids);
+      }
       case "any": {
         const parts = c.items.map((i) => notesWhere(i, a));
-        return parts.some((p) => p === undefined) ? undefined : `(${parts.join(" OR ")})`;
+        if (parts.some((p) => p === undefined)) return undefined;
+        const live = parts.filter((p) => p !== FALSE);
+        return live.length === 0 ? FALSE : `(${live.join(" OR ")})`;
       }
       case "all": {
         const parts = c.items.map((i) => notesWhere(i, a)).filter((p) => p !== undefined);
+        if (parts.includes(FALSE)) return FALSE;
         return parts.length === 0 ? undefined : `(${parts.join(" AND ")})`;
       }
     }
   };
 
+  // The plan's parts: its top-level union, with the parts that name workspaces merged into one scan.
   const union = (c: PlanCondition): PlanCondition[] => (c.kind === "any" ? c.items.flatMap(union) : [c]);
-  const parts = union(plan.condition);
+  const flat = union(plan.condition);
+  const related = flat.filter((c) => c.kind === "related");
+  const parts: PlanCondition[] = [...flat.filter((c) => c.kind !== "related"), ...(related.length > 0 ? [{ kind: "any" as const, items: related }] : [])];
   const scans = parts.map((part, i) => ({ alias: `p${i}`, sql: notesWhere(part, `p${i}`) }));
   // A part without an SQL form may hold for any row: no restriction at all.
   if (scans.some((scan) => scan.sql === undefined)) return;
-  const live = scans.filter((scan) => scan.sql !== "FALSE");
+  const live = scans.filter((scan) => scan.sql !== FALSE);
   if (live.length === 0) {
-    qb.andWhere("FALSE");
+    qb.andWhere(FALSE);
     return;
   }
-  if (parts.length === 1) {
-    qb.andWhere(notesWhere(parts[0]!, "n")!, params);
+  if (live.length === 1) {
+    qb.andWhere(notesWhere(parts[scans.indexOf(live[0]!)]!, "n")!, params);
     return;
   }
   const selects = live.map(({ alias: a, sql }) => {
     const window = page.window(a);
     return `(SELECT ${a}.id FROM notes ${a} WHERE ${sql}${window ? ` AND ${window}` : ""} ORDER BY ${a}.created_at DESC, ${a}.id DESC LIMIT :planLimit)`;
   });
-  qb.andWhere(`n.id IN (${selects.join(" UNION ALL ")})`, params);
+  // ARRAY(…) is computed once, before the outer scan: the merged ids are then fetched by primary key.
+  qb.andWhere(`n.id = ANY(ARRAY(${selects.join(" UNION ALL ")}))`, params);
 }
+
+/** A part that matches no row (kept apart so that no scan is spent on it). */
+const FALSE = "FALSE";
