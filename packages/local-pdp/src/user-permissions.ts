@@ -70,7 +70,9 @@ export function userPermissions(store: Store, evaluator: Evaluator, q: UserPermi
     return entry;
   };
 
-  if (store.users.has(user)) {
+  // Only tenant entries asked for (as `me { roles }` does): no instance needs walking.
+  const instancesWanted = !q.resource_types || q.resource_types.some((t) => t !== TENANT_TYPE);
+  if (instancesWanted && store.users.has(user)) {
     const memo = new RequestMemo();
     for (const id of candidateInstances(store, schema, user)) {
       const roles = graphRoles(store, schema, user, id, memo.graph);
@@ -85,7 +87,7 @@ export function userPermissions(store: Store, evaluator: Evaluator, q: UserPermi
     }
   }
 
-  if (q.context.enable_abac_user_permissions === true) {
+  if (instancesWanted && q.context.enable_abac_user_permissions === true) {
     for (const [type, byAction] of schema.rules) {
       for (const id of store.instancesByType.list(type)) {
         const instance = store.instances.get(id);
