@@ -93,6 +93,14 @@ export class FactDelivery {
     return row.n as number;
   }
 
+  /** Age in seconds of the oldest fact not yet acknowledged, 0 when none (`permit_outbox_oldest_pending_age_seconds`). */
+  async oldestPendingAge(): Promise<number> {
+    const [row] = await this.ds.query(
+      `SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS age FROM permit_outbox WHERE delivered_at IS NULL`,
+    );
+    return Number(row.age);
+  }
+
   /**
    * Delivers until the outbox is empty, another replica is delivering, or a fact fails.
    * Single-flight: a drain requested while one runs makes that one go round once more.
