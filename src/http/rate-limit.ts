@@ -5,7 +5,8 @@
  * Cost-weighted: a request is admitted when its user (or IP) has points left, which costs 1
  * point; once the operation is resolved its cost, as the complexity limit computes it
  * (`graphql-limits.ts`), adds `cost / 100` more. So an operation costs `1 + cost / 100` in
- * all, and one expensive list page counts more than `me`. The counters live in this process
+ * all, and one expensive list page counts more than `me`. Callers without a session count in
+ * requests (they can only get UNAUTHENTICATED back). The counters live in this process
  * (no shared store): with N replicas behind a balancer a user gets up to N× the limit.
  */
 import rateLimit from "@fastify/rate-limit";
@@ -128,7 +129,8 @@ export async function registerRateLimit(app: FastifyInstance, settings: RateLimi
     hook: app.rateLimit(),
     charge(request, cost) {
       const key = keys.get(request);
-      if (key !== undefined && limitOf(key) > 0 && cost > 0) store.charge(key, cost / 100, windowMs);
+      // Callers without a session are counted in requests: every operation they run answers UNAUTHENTICATED.
+      if (key?.startsWith("user:") && settings.perUser > 0 && cost > 0) store.charge(key, cost / 100, windowMs);
     },
     handle(error, reply) {
       if (!(error instanceof RateLimitedError)) return false;

@@ -88,7 +88,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     userOf: async (request) => (await principalOf(request))?.userId ?? null,
     metrics,
   });
-  const requestOf = new WeakMap<RequestContext, FastifyRequest>();
+  // Apollo shallow-copies the context per operation: the request rides along under a symbol key.
+  const REQUEST = Symbol("fastify request");
+  type WithRequest = RequestContext & { [REQUEST]?: FastifyRequest };
 
   const schema = await buildExecutableSchema();
   const apollo = new ApolloServer<RequestContext>({
@@ -102,7 +104,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     plugins: [
       fastifyApolloDrainPlugin(app),
       complexityLimitPlugin<RequestContext>(schema, config.limits.maxComplexity, (cost, context) => {
-        const request = requestOf.get(context);
+        const request = (context as WithRequest)[REQUEST];
         if (request) limiter.charge(request, cost);
       }),
       // Apollo's landing page loads Sandbox from a CDN; the explorer at /explorer works offline.
@@ -135,8 +137,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   const graphqlHandler = fastifyApolloHandler(apollo, {
     context: async (request) => {
-      const context = await deps.buildContext(request);
-      requestOf.set(context, request);
+      const context: WithRequest = await deps.buildContext(request);
+      context[REQUEST] = request;
       return context;
     },
   });
