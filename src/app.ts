@@ -145,7 +145,16 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       // POST /dev/token mints a session for any email: fine on loopback, not on a shared network.
       logger.warn({ host: config.host }, "the dev Hanko issuer is reachable beyond this machine; set HANKO_API_URL outside local development");
     }
-    stops.push(() => app.close());
+    stops.push(async () => {
+      // close() stops accepting and waits for requests in flight; a kept-alive connection whose
+      // request finishes after that is idle but would stay open until the client drops it.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(sweep);
+      }
+    });
     const { port } = app.server.address() as AddressInfo;
     const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
     const hankoBase = config.hanko.apiUrl;
