@@ -165,7 +165,7 @@ export class FactDelivery {
               // while mutations retry urgently during an outage, and a short outage must not leave
               // the outbox idle for a minute once the PDP is back.
               `UPDATE permit_outbox SET attempts = $2, last_error = $3,
-                      next_attempt_at = now() + least(($4 || ' milliseconds')::interval, greatest(interval '250 milliseconds', (now() - created_at) / 2))
+                      next_attempt_at = now() + least(($4 || ' milliseconds')::interval, greatest(interval '1 second', (now() - created_at) / 2))
                 WHERE id = $1`,
               [row.id, attempts, String((error as Error)?.message ?? error).slice(0, 500), String(backoff)],
             );
