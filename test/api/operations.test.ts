@@ -69,8 +69,9 @@ describe("PDP circuit breaker", () => {
     process.stdout.write(`breaker open (${mode}): AUTHZ_UNAVAILABLE over ${elapsed.length} requests: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms\n`);
     expect(elapsed).toHaveLength(200);
     expect(p50).toBeLessThan(50);
-    // The odd slow one is the test machine (GC, the other test files), not a wait for the PDP.
-    expect(p99).toBeLessThan(150);
+    // The slow tail is the test machine (GC, the other test files and their processes), never a
+    // wait for the PDP: that would take the whole 800 ms timeout.
+    expect(p99).toBeLessThan(TIMEOUT_MS / 2);
 
     proxy.mode = "forward";
     await sleep(COOLDOWN_MS + 50);
