@@ -37,6 +37,7 @@ import { createFormatError } from "../src/http/format-error";
 import { complexityLimitPlugin, depthLimit } from "../src/http/graphql-limits";
 import { registerHealthRoutes } from "../src/http/routes/health";
 import { registerMetrics } from "../src/http/routes/metrics";
+import { createMetrics } from "../src/common/metrics";
 import { NoteRepository } from "../src/notes/note.repository";
 import { NoteService } from "../src/notes/note.service";
 import { FactDelivery } from "../src/outbox/delivery";
@@ -122,8 +123,9 @@ export async function startBareApi(full: RunningApi, config: Config, logger: Log
     bodyLimit: 1_048_576,
   });
   await app.register(cors, { origin: config.corsOrigins.length > 0 ? config.corsOrigins : false, credentials: true, maxAge: 600 });
-  const metrics = registerMetrics(app, { outboxPending: () => Promise.resolve(0) });
-  registerHealthRoutes(app, dataSource);
+  const metrics = createMetrics();
+  registerMetrics(app, metrics, { outboxPending: () => Promise.resolve(0), outboxOldestAge: () => Promise.resolve(0) });
+  registerHealthRoutes(app, { database: dataSource, pdp: () => "up" });
   const schema = await buildApiSchema();
   const apollo = new ApolloServer<RequestContext>({
     schema,

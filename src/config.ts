@@ -51,6 +51,25 @@ export interface Config {
   listPlanTtlMs: number;
   /** The only operations the server runs (`TRUSTED_DOCUMENTS`, a manifest file); undefined → any valid operation. */
   trustedDocuments?: TrustedDocuments;
+  /** Operations: rate limits, the PDP circuit breaker, database timeouts, shutdown (README "Operating it"). */
+  ops: OpsConfig;
+}
+
+export interface OpsConfig {
+  /** Points per user per minute (`RATE_LIMIT_PER_MINUTE`; an operation costs 1 + complexity/100); 0 = no limit. */
+  rateLimitPerMinute: number;
+  /** Requests per IP per minute without a valid session (`RATE_LIMIT_ANON_PER_MINUTE`); 0 = no limit. */
+  rateLimitAnonPerMinute: number;
+  /** Consecutive PDP failures that open the circuit (`PDP_BREAKER_FAILURES`). */
+  breakerFailures: number;
+  /** How long the circuit stays open before one probe is let through (`PDP_BREAKER_COOLDOWN_MS`). */
+  breakerCooldownMs: number;
+  /** Wait for a database connection at most this long (`DATABASE_CONNECT_TIMEOUT_MS`). */
+  databaseConnectTimeoutMs: number;
+  /** A query that has not answered after this long fails (`DATABASE_QUERY_TIMEOUT_MS`). */
+  databaseQueryTimeoutMs: number;
+  /** On SIGTERM, how long the outbox may keep delivering after the last request finished (`SHUTDOWN_DRAIN_MS`). */
+  shutdownDrainMs: number;
 }
 
 /** A safelist of operations: the sha256 hex of each document's text → that text, exactly. */
@@ -206,6 +225,15 @@ export function loadConfig(env: Env = process.env): Config {
     outboxWaitMs: integer(env, "OUTBOX_WAIT_MS", 3000, 0, 60000),
     listPlanTtlMs: integer(env, "LIST_PLAN_TTL_MS", 10000, 0, 600000),
     trustedDocuments: trustedDocuments(env, "TRUSTED_DOCUMENTS"),
+    ops: {
+      rateLimitPerMinute: integer(env, "RATE_LIMIT_PER_MINUTE", 1200, 0, 10_000_000),
+      rateLimitAnonPerMinute: integer(env, "RATE_LIMIT_ANON_PER_MINUTE", 120, 0, 10_000_000),
+      breakerFailures: integer(env, "PDP_BREAKER_FAILURES", 5, 1, 1000),
+      breakerCooldownMs: integer(env, "PDP_BREAKER_COOLDOWN_MS", 5000, 10, 600_000),
+      databaseConnectTimeoutMs: integer(env, "DATABASE_CONNECT_TIMEOUT_MS", 5000, 100, 600_000),
+      databaseQueryTimeoutMs: integer(env, "DATABASE_QUERY_TIMEOUT_MS", 30_000, 100, 3_600_000),
+      shutdownDrainMs: integer(env, "SHUTDOWN_DRAIN_MS", 5000, 0, 600_000),
+    },
   };
 
   const permitSet = [config.permit.apiKey, config.permit.pdpUrl, config.permit.apiUrl].filter(Boolean).length;

@@ -20,11 +20,19 @@ async function main(): Promise<void> {
   const api = await startApi(config, logger);
   logger.info({ url: `${api.url}/graphql` }, "notes API ready");
 
+  // Graceful: stop accepting (new requests get 503 while closing), let in-flight requests finish,
+  // give the outbox SHUTDOWN_DRAIN_MS to deliver, close the database. A stuck step cannot keep
+  // the process alive forever: past the hard deadline it exits with 1.
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down");
+    const hardDeadlineMs = config.ops.shutdownDrainMs + 30_000;
+    setTimeout(() => {
+      logger.error({ hardDeadlineMs }, "shutdown took too long; exiting");
+      process.exit(1);
+    }, hardDeadlineMs).unref();
     api.stop().then(
       () => process.exit(0),
       (error: unknown) => {

@@ -8,6 +8,7 @@
 import DataLoader from "dataloader";
 import type { Permit } from "permitio";
 import type { Logger } from "../common/logger";
+import type { Metrics } from "../common/metrics";
 import { authzUnavailable } from "../common/errors";
 import { toAuthzError } from "../permit/client";
 
@@ -32,6 +33,8 @@ export interface AuthorizerOptions {
   logger: Logger;
   /** Checks per `bulkCheck` call; larger ticks are split into several calls. */
   maxBatchSize?: number;
+  /** Counts the decisions by resource type, action and result. */
+  metrics?: Pick<Metrics, "decisions">;
 }
 
 interface Check {
@@ -56,8 +59,11 @@ export class Authorizer {
   private readonly tenant: string;
   private readonly logger: Logger;
   private readonly loader: DataLoader<Check, boolean, string>;
+  private readonly metrics?: Pick<Metrics, "decisions">;
+  private sent = 0;
 
   constructor(options: AuthorizerOptions) {
+    this.metrics = options.metrics;
     this.permit = options.permit;
     this.user = { ...options.user };
     this.tenant = options.tenant;
@@ -90,7 +96,13 @@ export class Authorizer {
     for (const action of actions) void this.can(action, resource).catch(() => undefined);
   }
 
+  /** Checks sent to the PDP so far in this request (memoized ones are not sent again). */
+  get checksSent(): number {
+    return this.sent;
+  }
+
   private async decide(checks: readonly Check[]): Promise<boolean[]> {
+    this.sent += checks.length;
     // The key alone: the policy reads no other user field from the request, and the SDK would
     // stringify anything more for a log line on every check, even when silenced.
     const user = { key: this.user.userId };
@@ -122,6 +134,10 @@ export class Authorizer {
       );
       throw authzUnavailable(new Error(`bulk check answered ${Array.isArray(answers) ? answers.length : "no"} decisions for ${checks.length} checks`));
     }
-    return answers.map((answer) => answer === true);
+    const decisions = answers.map((answer) => answer === true);
+    if (this.metrics) {
+      checks.forEach((c, i) => this.metrics!.decisions.inc({ resource: c.resource.type, action: c.action, result: decisions[i] ? "allow" : "deny" }));
+    }
+    return decisions;
   }
 }

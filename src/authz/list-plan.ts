@@ -14,6 +14,7 @@
 import { planAccess, type PlanPolicy } from "@notes/local-pdp";
 import type { Permit } from "permitio";
 import type { Logger } from "../common/logger";
+import type { PdpBreaker } from "../permit/breaker";
 import type { NoteCandidates } from "../notes/note.repository";
 import { readPlanPolicy, readUserAssignments, type UserAssignments } from "../permit/policy-reader";
 import { NoteAction, Resource } from "./policy";
@@ -26,6 +27,8 @@ export interface ListPlannerOptions {
   /** How long a page waits for those reads before it scans every note instead (the decision timeout). */
   timeoutMs: number;
   logger: Logger;
+  /** The PDP circuit breaker: while it is not closed the reads are not attempted (the plan widens). */
+  breaker?: Pick<PdpBreaker, "run">;
 }
 
 interface Cached<T> {
@@ -66,7 +69,7 @@ export class ListPlanner {
 
   private currentPolicy(): Promise<PlanPolicy> {
     if (this.policy && this.policy.expiresAt > Date.now()) return this.policy.value;
-    const entry = this.cache(() => readPlanPolicy(this.options.permit), () => (this.policy = null));
+    const entry = this.cache(() => this.guarded("policy_read", () => readPlanPolicy(this.options.permit)), () => (this.policy = null));
     this.policy = entry;
     return entry.value;
   }
@@ -80,13 +83,18 @@ export class ListPlanner {
       return hit.value;
     }
     const entry = this.cache(
-      () => readUserAssignments(this.options.permit, userId, this.options.tenant),
+      () => this.guarded("assignments_read", () => readUserAssignments(this.options.permit, userId, this.options.tenant)),
       () => this.users.get(userId) === entry && this.users.delete(userId),
     );
     this.users.delete(userId);
     this.users.set(userId, entry);
     if (this.users.size > USERS_MAX) this.users.delete(this.users.keys().next().value!);
     return entry.value;
+  }
+
+  private guarded<T>(endpoint: "policy_read" | "assignments_read", read: () => Promise<T>): Promise<T> {
+    const { breaker } = this.options;
+    return breaker ? breaker.run(endpoint, read, { trips: false }) : read();
   }
 
   /** A read shared by concurrent callers, bounded by the timeout; a failed read is not kept. */

@@ -15,6 +15,10 @@ export const ErrorCode = {
   UNTRUSTED_DOCUMENT: "UNTRUSTED_DOCUMENT",
   /** A document id (or APQ hash) the server does not know. Apollo's own code for the same case. */
   PERSISTED_QUERY_NOT_FOUND: "PERSISTED_QUERY_NOT_FOUND",
+  /** Too many requests (or too costly ones) for this user or, without a session, this IP; see `Retry-After`. */
+  RATE_LIMITED: "RATE_LIMITED",
+  /** The database could not be reached; nothing was performed. Retry later (HTTP 503). */
+  DATABASE_UNAVAILABLE: "DATABASE_UNAVAILABLE",
   INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -44,6 +48,9 @@ export const conflict = (message: string, extensions: Record<string, unknown> = 
 
 export const authzUnavailable = (cause?: unknown) =>
   new AppError(ErrorCode.AUTHZ_UNAVAILABLE, "The authorization service could not be reached; the request was not performed.", {}, cause);
+
+export const databaseUnavailable = (cause?: unknown) =>
+  new AppError(ErrorCode.DATABASE_UNAVAILABLE, "The database could not be reached; the request was not performed.", { http: { status: 503 } }, cause);
 
 export function isAppError(error: unknown): error is AppError {
   return error instanceof AppError;

@@ -10,7 +10,15 @@ import { OutboxFact } from "../outbox/outbox.entity";
 export const entities = [User, Workspace, WorkspaceMember, Note, OutboxFact];
 
 /** The one DataSource factory: the server, the tests and the TypeORM CLI (ormconfig.ts) use it. */
-export function createDataSource(url: string, options: { poolSize?: number } = {}): DataSource {
+export interface DataSourceOptions {
+  poolSize?: number;
+  /** How long to wait for a connection (pool or new); pg waits forever by default. */
+  connectTimeoutMs?: number;
+  /** Client-side bound on every query: a connection that stops answering fails instead of hanging. */
+  queryTimeoutMs?: number;
+}
+
+export function createDataSource(url: string, options: DataSourceOptions = {}): DataSource {
   return new DataSource({
     type: "postgres",
     url,
@@ -21,6 +29,10 @@ export function createDataSource(url: string, options: { poolSize?: number } = {
     synchronize: false,
     migrationsRun: false,
     logging: false,
-    extra: { max: options.poolSize ?? 10 },
+    extra: {
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+      ...(options.queryTimeoutMs ? { query_timeout: options.queryTimeoutMs } : {}),
+    },
   });
 }

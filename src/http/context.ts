@@ -6,13 +6,15 @@
  * that cannot reach the PDP fails the request with AUTHZ_UNAVAILABLE (HTTP 503).
  */
 import type { FastifyRequest } from "fastify";
-import type { Permit } from "permitio";
 import { extractSessionToken } from "../auth/extract-token";
 import type { Principal } from "../auth/principal";
 import type { SessionVerifier } from "../auth/session-verifier";
 import { Authorizer } from "../authz/authorizer";
-import { AppError, ErrorCode, isAppError } from "../common/errors";
+import { AppError, ErrorCode, databaseUnavailable, isAppError } from "../common/errors";
 import type { Logger } from "../common/logger";
+import type { Metrics } from "../common/metrics";
+import { isDatabaseUnavailable } from "../db/unavailable";
+import type { DecisionClient } from "../permit/breaker";
 import type { RequestContext, Services } from "../graphql/context";
 import { createLoaders } from "../graphql/loaders";
 import type { ListPlanner } from "../authz/list-plan";
@@ -23,21 +25,39 @@ export interface ContextDeps {
   /** Read per request: with the embedded issuer it exists only once the port is known. */
   verifier: () => SessionVerifier;
   firstSight: Pick<FirstSight, "ensure">;
-  permit: Permit;
+  /** The SDK's decision calls, through the PDP circuit breaker. */
+  permit: DecisionClient;
   listPlanner: ListPlanner;
   services: Services;
   tenant: string;
   logger: Logger;
+  metrics?: Pick<Metrics, "decisions">;
 }
 
-export function createContextBuilder(deps: ContextDeps): (request: FastifyRequest) => Promise<RequestContext> {
-  const { logger } = deps;
-  return async (request) => {
-    const principal = await authenticate(request, deps);
+export interface ContextBuilder {
+  (request: FastifyRequest): Promise<RequestContext>;
+  /** The request's verified caller (null without a token); computed once per request, shared with the context. */
+  principalOf(request: FastifyRequest): Promise<Principal | null>;
+}
+
+export function createContextBuilder(deps: ContextDeps): ContextBuilder {
+  const principals = new WeakMap<FastifyRequest, Promise<Principal | null>>();
+  const principalOf = (request: FastifyRequest) => {
+    let principal = principals.get(request);
+    if (!principal) {
+      principal = authenticate(request, deps);
+      principals.set(request, principal);
+    }
+    return principal;
+  };
+  const build = async (request: FastifyRequest): Promise<RequestContext> => {
+    const principal = await principalOf(request);
+    // The request's child logger: every line a resolver or the Authorizer writes carries `reqId`.
+    const logger = request.log as unknown as Logger;
     return {
       principal,
       authorizer: principal
-        ? new Authorizer({ permit: deps.permit, user: { userId: principal.userId }, tenant: deps.tenant, logger })
+        ? new Authorizer({ permit: deps.permit, user: { userId: principal.userId }, tenant: deps.tenant, logger, metrics: deps.metrics })
         : null,
       loaders: createLoaders(deps.services),
       listPlanner: deps.listPlanner,
@@ -46,6 +66,7 @@ export function createContextBuilder(deps: ContextDeps): (request: FastifyReques
       logger,
     };
   };
+  return Object.assign(build, { principalOf });
 }
 
 async function authenticate(request: FastifyRequest, deps: ContextDeps): Promise<Principal | null> {
@@ -60,6 +81,7 @@ async function authenticate(request: FastifyRequest, deps: ContextDeps): Promise
       const status = error.code === ErrorCode.UNAUTHENTICATED ? 401 : 503;
       throw new AppError(error.code, error.message, { ...error.extensions, http: { status } });
     }
+    if (isDatabaseUnavailable(error)) throw databaseUnavailable(error);
     throw error;
   }
 }

@@ -14,11 +14,19 @@ export { depthLimit };
 const pageSizeEstimator: ComplexityEstimator = ({ args, childComplexity }) =>
   typeof args.first === "number" ? 1 + childComplexity * Math.max(1, args.first) : undefined;
 
-export function complexityLimitPlugin(schema: GraphQLSchema, maximum: number): ApolloServerPlugin {
+/**
+ * `onCost` receives the cost of every operation that resolved (the rate limit charges it),
+ * including one refused for being too costly.
+ */
+export function complexityLimitPlugin<C extends object>(
+  schema: GraphQLSchema,
+  maximum: number,
+  onCost?: (cost: number, contextValue: C) => void,
+): ApolloServerPlugin<C> {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ request, document }) {
+        async didResolveOperation({ request, document, contextValue }) {
           let cost: number;
           try {
             cost = getComplexity({
@@ -32,6 +40,7 @@ export function complexityLimitPlugin(schema: GraphQLSchema, maximum: number): A
             // Variables that do not coerce: execution reports them as BAD_USER_INPUT, and runs nothing.
             return;
           }
+          onCost?.(cost, contextValue);
           if (cost > maximum) {
             throw new GraphQLError(`The operation is too costly (${cost} > ${maximum}); ask for fewer items or fields.`, {
               extensions: { code: ErrorCode.BAD_USER_INPUT, cost, maximum, http: { status: 400 } },

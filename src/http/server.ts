@@ -9,62 +9,119 @@ import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/dis
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from "@as-integrations/fastify";
 import cors from "@fastify/cors";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type RawServerDefault } from "fastify";
+import { AsyncLocalStorage } from "node:async_hooks";
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { Kind, type OperationDefinitionNode } from "graphql";
 import { ErrorCode } from "../common/errors";
 import type { Logger } from "../common/logger";
+import type { Metrics } from "../common/metrics";
 import type { Config } from "../config";
 import type { RequestContext } from "../graphql/context";
 import { buildExecutableSchema } from "../graphql/schema";
 import { registerExplorer, type ExplorerSignIn } from "./explorer";
 import { createFormatError } from "./format-error";
 import { complexityLimitPlugin, depthLimit } from "./graphql-limits";
+import { registerRateLimit } from "./rate-limit";
 import { registerHealthRoutes } from "./routes/health";
-import { registerMetrics } from "./routes/metrics";
+import { registerMetrics, type OutboxSources } from "./routes/metrics";
 import { registerTrustedDocuments } from "./trusted-documents";
 
 export interface ServerDeps {
   config: Config;
   logger: Logger;
-  buildContext: (request: FastifyRequest) => Promise<RequestContext>;
+  buildContext: ((request: FastifyRequest) => Promise<RequestContext>) & {
+    /** The verified caller of a request, shared with its context (the rate limit keys on it). */
+    principalOf?(request: FastifyRequest): Promise<{ userId: string } | null>;
+  };
   database: { query(sql: string): Promise<unknown> };
-  outboxPending: () => Promise<number>;
+  outbox: OutboxSources;
+  metrics: Metrics;
+  /** The PDP as the circuit breaker sees it (`/readyz`). */
+  pdpStatus: () => "up" | "down";
   /** How the explorer signs people in (dev issuer or Hanko). */
   explorerSignIn: ExplorerSignIn;
 }
 
+/** A client's `x-request-id` is kept when it looks like an id; anything else gets a new one. */
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** Label of an operation: its root fields (schema names, so a bounded set), at most two, else `other`. */
+function operationLabel(operation: OperationDefinitionNode | undefined): string {
+  if (!operation) return "other";
+  const names = new Set<string>();
+  for (const selection of operation.selectionSet.selections) {
+    if (selection.kind !== Kind.FIELD) return "other";
+    names.add(selection.name.value);
+  }
+  return names.size === 0 || names.size > 2 ? "other" : [...names].sort().join(",");
+}
+
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
-  const { config, logger } = deps;
+  const { config, logger, metrics } = deps;
   const app = Fastify<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger>({
     loggerInstance: logger.child({ component: "http" }),
     // One line per request would drown the log; the metrics carry the request rates.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1_048_576,
+    // Validated here rather than trusted as sent (`requestIdHeader` would take any value).
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const sent = request.headers["x-request-id"];
+      return typeof sent === "string" && REQUEST_ID.test(sent) ? sent : randomUUID();
+    },
   });
+  app.addHook("onRequest", async (request, reply) => {
+    void reply.header("x-request-id", request.id);
+  });
+  // The logger of the request being handled, for code that has no context to take it from (formatError).
+  const requestLogger = new AsyncLocalStorage<Logger>();
 
   // Browsers on other origins only when listed; mobile apps and servers are not subject to CORS.
   await app.register(cors, { origin: config.corsOrigins.length > 0 ? config.corsOrigins : false, credentials: true, maxAge: 600 });
-  const metrics = registerMetrics(app, { outboxPending: deps.outboxPending });
-  registerHealthRoutes(app, deps.database);
+  registerMetrics(app, metrics, deps.outbox);
+  registerHealthRoutes(app, { database: deps.database, pdp: deps.pdpStatus });
+  const principalOf = deps.buildContext.principalOf ?? (async () => null);
+  const limiter = await registerRateLimit(app, {
+    perUser: config.ops.rateLimitPerMinute,
+    perAnonymousIp: config.ops.rateLimitAnonPerMinute,
+    userOf: async (request) => (await principalOf(request))?.userId ?? null,
+    metrics,
+  });
+  // Apollo shallow-copies the context per operation: the request rides along under a symbol key.
+  const REQUEST = Symbol("fastify request");
+  type WithRequest = RequestContext & { [REQUEST]?: FastifyRequest };
 
   const schema = await buildExecutableSchema();
   const apollo = new ApolloServer<RequestContext>({
     schema,
     validationRules: [depthLimit(config.limits.maxDepth)],
-    formatError: createFormatError(logger),
+    formatError: createFormatError(() => requestLogger.getStore() ?? logger),
     includeStacktraceInErrorResponses: false,
     introspection: config.nodeEnv !== "production",
     // With a safelist, Apollo's APQ cache would let any registered query in: the safelist decides alone.
     ...(config.trustedDocuments ? { persistedQueries: false as const } : {}),
     plugins: [
       fastifyApolloDrainPlugin(app),
-      complexityLimitPlugin(schema, config.limits.maxComplexity),
+      complexityLimitPlugin<RequestContext>(schema, config.limits.maxComplexity, (cost, context) => {
+        const request = (context as WithRequest)[REQUEST];
+        if (request) limiter.charge(request, cost);
+      }),
       // Apollo's landing page loads Sandbox from a CDN; the explorer at /explorer works offline.
       ApolloServerPluginLandingPageDisabled(),
       {
         async requestDidStart() {
+          const started = process.hrtime.bigint();
           return {
-            async willSendResponse({ errors, contextValue, response, operationName }) {
+            async willSendResponse({ errors, contextValue, response, operationName, operation }) {
+              metrics.operations.observe(
+                { operation: operationLabel(operation), type: operation?.operation ?? "unknown", outcome: errors?.length ? "error" : "ok" },
+                Number(process.hrtime.bigint() - started) / 1e9,
+              );
+              if (contextValue.authorizer) metrics.checksPerRequest.observe(contextValue.authorizer.checksSent);
               if (errors?.some((e) => e.extensions?.code === ErrorCode.AUTHZ_UNAVAILABLE)) metrics.authzUnavailable.inc();
+              const formatted = response.body.kind === "single" ? response.body.singleResult.errors : undefined;
+              if (formatted?.some((e) => e.extensions?.code === ErrorCode.DATABASE_UNAVAILABLE)) response.http.status = 503;
               if (contextValue.factsPending && response.body.kind === "single") {
                 // Read-your-writes could not be guaranteed: say so to the client and the operator.
                 response.body.singleResult.extensions = { ...response.body.singleResult.extensions, factsPending: true };
@@ -78,6 +135,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   await apollo.start();
 
+  const graphqlHandler = fastifyApolloHandler(apollo, {
+    context: async (request) => {
+      const context: WithRequest = await deps.buildContext(request);
+      context[REQUEST] = request;
+      return context;
+    },
+  });
   if (config.trustedDocuments) registerTrustedDocuments(app, config.trustedDocuments, "/graphql");
   app.route<{ Reply: string }>({
     url: "/graphql",
@@ -88,7 +152,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         request.method === "GET" && !(request.query as { query?: string }).query && request.headers.accept?.includes("text/html");
       if (config.explorer && opensInBrowser) return reply.redirect("/explorer", 302);
     },
-    handler: fastifyApolloHandler(apollo, { context: deps.buildContext }),
+    preValidation: limiter.hook,
+    handler: async function (request, reply) {
+      return requestLogger.run(request.log as unknown as Logger, () => graphqlHandler.call(this, request, reply));
+    },
+    errorHandler: (error, _request, reply) => {
+      if (limiter.handle(error, reply)) return;
+      throw error;
+    },
   });
   app.addHook("onResponse", async (request, reply) => {
     if (request.url.startsWith("/graphql")) metrics.requests.observe({ status: String(reply.statusCode) }, reply.elapsedTime / 1000);

@@ -93,6 +93,14 @@ export class FactDelivery {
     return row.n as number;
   }
 
+  /** Age in seconds of the oldest fact not yet acknowledged, 0 when none (`permit_outbox_oldest_pending_age_seconds`). */
+  async oldestPendingAge(): Promise<number> {
+    const [row] = await this.ds.query(
+      `SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS age FROM permit_outbox WHERE delivered_at IS NULL`,
+    );
+    return Number(row.age);
+  }
+
   /**
    * Delivers until the outbox is empty, another replica is delivering, or a fact fails.
    * Single-flight: a drain requested while one runs makes that one go round once more.
@@ -153,7 +161,12 @@ export class FactDelivery {
             const attempts = row.attempts + 1;
             const backoff = Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(attempts, 12));
             await m.query(
-              `UPDATE permit_outbox SET attempts = $2, last_error = $3, next_attempt_at = now() + ($4 || ' milliseconds')::interval WHERE id = $1`,
+              // The wait never exceeds half the time the fact has been waiting: attempts pile up fast
+              // while mutations retry urgently during an outage, and a short outage must not leave
+              // the outbox idle for a minute once the PDP is back.
+              `UPDATE permit_outbox SET attempts = $2, last_error = $3,
+                      next_attempt_at = now() + least(($4 || ' milliseconds')::interval, greatest(interval '1 second', (now() - created_at) / 2))
+                WHERE id = $1`,
               [row.id, attempts, String((error as Error)?.message ?? error).slice(0, 500), String(backoff)],
             );
             // Later facts may concern the same object: none may overtake this one.

@@ -10,6 +10,7 @@ import type { DataSource } from "typeorm";
 import { execute } from "../db/sql";
 import { authzUnavailable } from "../common/errors";
 import type { Logger } from "../common/logger";
+import type { Metrics } from "../common/metrics";
 import type { PermitFacts } from "./fact-writer";
 
 /** How long a replica may hold the claim before another one may take over. */
@@ -22,6 +23,7 @@ export class UserSync {
     private readonly facts: Pick<PermitFacts, "syncUser">,
     private readonly logger: Logger,
     private readonly timeoutMs = 5000,
+    private readonly metrics?: Pick<Metrics, "userSyncs">,
   ) {}
 
   /** Resolves once the user is known to the PDP; the users row must exist already. */
@@ -49,10 +51,12 @@ export class UserSync {
     try {
       await this.facts.syncUser({ key: user.userId, email: user.email });
       await this.ds.query(`UPDATE users SET permit_synced_at = now(), permit_sync_claimed_until = NULL WHERE id = $1`, [user.userId]);
+      this.metrics?.userSyncs.inc({ result: "synced" });
     } catch (error) {
       // Release the claim so that the next request (on any replica) tries again at once.
       await this.ds.query(`UPDATE users SET permit_sync_claimed_until = NULL WHERE id = $1`, [user.userId]).catch(() => undefined);
       this.logger.warn({ err: error, user: user.userId }, "user sync failed");
+      this.metrics?.userSyncs.inc({ result: "failed" });
       throw authzUnavailable(error);
     }
   }

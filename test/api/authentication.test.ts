@@ -155,7 +155,7 @@ describe("health", () => {
     expect((await api.http("/healthz")).status).toBe(200);
     const ready = await api.http("/readyz");
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: "ready" });
+    expect(await ready.json()).toEqual({ status: "ready", database: "up", pdp: "up" });
   });
 
   it("/metrics exposes Prometheus text", async () => {

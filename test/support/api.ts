@@ -45,6 +45,9 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
     PERMIT_TIMEOUT_MS: "1500",
     // Tests change the policy at run time; list plans then read it afresh for every page.
     LIST_PLAN_TTL_MS: "0",
+    // Suites make many requests from one IP and user; the ops tests turn the limits on.
+    RATE_LIMIT_PER_MINUTE: "0",
+    RATE_LIMIT_ANON_PER_MINUTE: "0",
     ...env,
   });
   const api = await startApi(config, createLogger(config.logLevel));

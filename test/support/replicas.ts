@@ -1,9 +1,9 @@
 /**
  * Two real API processes (`node --import tsx src/main.ts`, NODE_ENV=production) on one
  * PostgreSQL database and one local PDP, as an operator runs replicas. Each replica reaches
- * Permit's REST API (the facts) through a TCP proxy of its own, so a test can slow, stall or
- * cut one replica's way to the PDP. Tokens come from a Hanko-shaped issuer whose JWKS this
- * test process serves; the PDP's decision endpoint is reached directly.
+ * Permit's REST API (the facts) and the PDP's decision endpoints through TCP proxies of its
+ * own, so a test can slow, stall or cut one replica's way to either. Tokens come from a Hanko-shaped issuer whose JWKS this
+ * test process serves.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -34,8 +34,11 @@ export interface Replica {
   url: string;
   /** In front of this replica's PERMIT_API_URL. */
   apiProxy: TcpProxy;
+  /** In front of this replica's PERMIT_PDP_URL (the decisions). */
+  pdpProxy: TcpProxy;
   gql(query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResult>;
-  kill(signal: NodeJS.Signals): Promise<void>;
+  /** Sends the signal and resolves with the exit code once the process has exited (null: killed by a signal). */
+  kill(signal: NodeJS.Signals): Promise<number | null>;
   log(): string;
 }
 
@@ -62,6 +65,8 @@ export interface ReplicaOptions {
   permitTimeoutMs?: number;
   /** An empty or migrated database; by default a fresh one from the test cluster. */
   databaseUrl?: string;
+  /** More environment for both replicas. */
+  env?: Record<string, string>;
 }
 
 export async function startReplicas(options: ReplicaOptions = {}): Promise<ReplicaSet> {
@@ -98,11 +103,14 @@ export async function startReplicas(options: ReplicaOptions = {}): Promise<Repli
       CURSOR_SECRET: randomBytes(32).toString("base64url"),
       OUTBOX_WAIT_MS: String(options.outboxWaitMs ?? 3000),
       PERMIT_TIMEOUT_MS: String(options.permitTimeoutMs ?? 3000),
+      ...options.env,
     };
     const start = async (name: string) => {
       const apiProxy = await startTcpProxy(new URL(pdp.url));
       cleanups.push(() => apiProxy.close());
-      const replica = await spawnReplica(name, { ...shared, PERMIT_API_URL: apiProxy.url }, apiProxy);
+      const pdpProxy = await startTcpProxy(new URL(pdp.url));
+      cleanups.push(() => pdpProxy.close());
+      const replica = await spawnReplica(name, { ...shared, PERMIT_API_URL: apiProxy.url, PERMIT_PDP_URL: pdpProxy.url }, { apiProxy, pdpProxy });
       cleanups.push(() => replica.kill("SIGKILL"));
       return replica;
     };
@@ -151,7 +159,7 @@ async function serveJwks(issuer: DevHankoIssuer): Promise<Server> {
   return server;
 }
 
-async function spawnReplica(name: string, env: Record<string, string>, apiProxy: TcpProxy): Promise<Replica> {
+async function spawnReplica(name: string, env: Record<string, string>, proxies: { apiProxy: TcpProxy; pdpProxy: TcpProxy }): Promise<Replica> {
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? os.tmpdir(), ...env },
@@ -160,7 +168,7 @@ async function spawnReplica(name: string, env: Record<string, string>, apiProxy:
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`replica ${name}: not ready within 60 s:\n${output}`)), 60_000);
     const onData = () => {
@@ -180,7 +188,7 @@ async function spawnReplica(name: string, env: Record<string, string>, apiProxy:
   return {
     name,
     url,
-    apiProxy,
+    ...proxies,
     async gql(query, variables = {}, token) {
       const res = await fetch(`${url}/graphql`, {
         method: "POST",
@@ -190,9 +198,9 @@ async function spawnReplica(name: string, env: Record<string, string>, apiProxy:
       return { status: res.status, ...((await res.json()) as Omit<GqlResult, "status">) };
     },
     async kill(signal) {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill(signal);
-      await exited;
+      return exited;
     },
     log: () => output,
   };

@@ -1,34 +1,31 @@
-/** `/metrics`: Prometheus metrics of the process, the GraphQL requests and the facts outbox. */
+/** `/metrics`: the process's Prometheus registry (`common/metrics.ts`), plus the facts outbox read at scrape time. */
 import type { FastifyInstance } from "fastify";
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Gauge } from "prom-client";
+import type { Metrics } from "../../common/metrics";
 
-export interface ApiMetrics {
-  requests: Histogram<"status">;
-  authzUnavailable: Counter;
+export interface OutboxSources {
+  outboxPending(): Promise<number>;
+  /** Age in seconds of the oldest unacknowledged fact (0 when none). */
+  outboxOldestAge(): Promise<number>;
 }
 
-export function registerMetrics(app: FastifyInstance, sources: { outboxPending(): Promise<number> }): ApiMetrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const requests = new Histogram({
-    name: "graphql_request_duration_seconds",
-    help: "GraphQL HTTP requests by status",
-    labelNames: ["status"],
-    registers: [registry],
-  });
+export function registerMetrics(app: FastifyInstance, metrics: Metrics, sources: OutboxSources): void {
+  const registers = [metrics.registry];
   new Gauge({
     name: "permit_outbox_pending",
     help: "Facts recorded for the policy decision point and not yet acknowledged by it",
-    registers: [registry],
+    registers,
     async collect() {
-      this.set(await sources.outboxPending());
+      this.set(await sources.outboxPending().catch(() => Number.NaN));
     },
   });
-  const authzUnavailable = new Counter({
-    name: "authz_unavailable_total",
-    help: "Requests that failed closed because the policy decision point was unreachable",
-    registers: [registry],
+  new Gauge({
+    name: "permit_outbox_oldest_pending_age_seconds",
+    help: "Age of the oldest fact not yet acknowledged by the policy decision point (0 when none)",
+    registers,
+    async collect() {
+      this.set(await sources.outboxOldestAge().catch(() => Number.NaN));
+    },
   });
-  app.get("/metrics", async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
-  return { requests, authzUnavailable };
+  app.get("/metrics", async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 }
