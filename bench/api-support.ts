@@ -58,6 +58,9 @@ export async function startFullStack(pg: EmbeddedPostgres, dataDir: string, data
     DATA_DIR: path.join(dataDir, database),
     DATABASE_URL: pg.urlFor(database),
     LIST_PLAN_TTL_MS: String(LIST_PLAN_TTL_MS),
+    // The benches send thousands of requests a minute as one user: no rate limit.
+    RATE_LIMIT_PER_MINUTE: "0",
+    RATE_LIMIT_ANON_PER_MINUTE: "0",
   });
   const api = await startApi(config, createLogger("silent"));
   const token = async (email: string): Promise<string> => {
