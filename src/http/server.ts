@@ -18,6 +18,7 @@ import { buildExecutableSchema } from "../graphql/schema";
 import { registerExplorer, type ExplorerSignIn } from "./explorer";
 import { createFormatError } from "./format-error";
 import { complexityLimitPlugin, depthLimit } from "./graphql-limits";
+import { registerHankoWebhooks, type HankoWebhookDeps } from "./routes/hanko-webhooks";
 import { registerHealthRoutes } from "./routes/health";
 import { registerMetrics } from "./routes/metrics";
 import { registerTrustedDocuments } from "./trusted-documents";
@@ -30,6 +31,8 @@ export interface ServerDeps {
   outboxPending: () => Promise<number>;
   /** How the explorer signs people in (dev issuer or Hanko). */
   explorerSignIn: ExplorerSignIn;
+  /** `POST /webhooks/hanko`, when given. */
+  hankoWebhooks?: HankoWebhookDeps;
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
@@ -45,6 +48,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(cors, { origin: config.corsOrigins.length > 0 ? config.corsOrigins : false, credentials: true, maxAge: 600 });
   const metrics = registerMetrics(app, { outboxPending: deps.outboxPending });
   registerHealthRoutes(app, deps.database);
+  if (deps.hankoWebhooks) registerHankoWebhooks(app, deps.hankoWebhooks);
 
   const schema = await buildExecutableSchema();
   const apollo = new ApolloServer<RequestContext>({
