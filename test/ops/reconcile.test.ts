@@ -152,3 +152,9 @@ it("finds wiped and stale facts with --dry-run without changing anything, then r
   const again = await reconcileCli();
   expect(again.out.at(-1)).toMatch(/^Permit matches the database: nothing to do/);
 });
+
+it("refuses unknown arguments with the usage (exit 2)", async () => {
+  const bad = await reconcileCli("--dryrun");
+  expect(bad.code).toBe(2);
+  expect(bad.err.join("\n")).toMatch(/Unknown argument "--dryrun"[\s\S]*Usage: npm run permit:reconcile/);
+});

@@ -47,8 +47,9 @@ it("refuses the deleted user's old token on both replicas once the webhook is an
   for (const r of [set.a, set.b]) expect(ok(await r.gql(ME, {}, ivan)).me).toMatchObject({ roles: ["user"] });
 
   await set.settle();
+  const pdpMs = Number(process.hrtime.bigint() - started) / 1e6;
   expect(await pdpFacts(set.permit)).toEqual(await databaseFacts(set.sql));
   await expect(set.permit.api.users.get(set.userIdFor("hana@example.com"))).rejects.toMatchObject({ response: { status: 404 } });
   // Reported by the test run: webhook POST on A → old token refused on B.
-  console.warn(`user.delete took effect on the other replica after ${effectMs.toFixed(1)} ms`);
+  console.warn(`user.delete: old token refused on the other replica ${effectMs.toFixed(1)} ms after the POST; PDP settled after ${pdpMs.toFixed(0)} ms`);
 });
