@@ -1,5 +1,6 @@
 /** Every migration, in order. Listed explicitly so that tsx, jest and compiled code load the same set. */
 import { InitialSchema1764370000000 } from "./1764370000000-InitialSchema";
 import { NotesOwnerIndex1764500000000 } from "./1764500000000-NotesOwnerIndex";
+import { UserTombstones1764600000000 } from "./1764600000000-UserTombstones";
 
-export const migrations = [InitialSchema1764370000000, NotesOwnerIndex1764500000000];
+export const migrations = [InitialSchema1764370000000, NotesOwnerIndex1764500000000, UserTombstones1764600000000];

@@ -29,6 +29,7 @@ import { createFactSink } from "./permit/fact-sink";
 import { PermitFacts } from "./permit/fact-writer";
 import { UserSync } from "./permit/user-sync";
 import { FirstSight } from "./users/first-sight";
+import { HankoEvents } from "./users/hanko-events";
 import { UserRepository } from "./users/user.repository";
 import { UserService } from "./users/user.service";
 import { WorkspaceRepository } from "./workspaces/workspace.repository";
@@ -120,7 +121,8 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       notes: new NoteService(dataSource, new NoteRepository(dataSource), delivery, new CursorCodec(embedded.cursorSecret)),
       workspaces: new WorkspaceService(dataSource, new WorkspaceRepository(dataSource), users, delivery),
     };
-    const firstSight = new FirstSight(userRepository, new UserSync(dataSource, permitFacts, logger, undefined, metrics));
+    const userSync = new UserSync(dataSource, permitFacts, logger, undefined, metrics);
+    const firstSight = new FirstSight(userRepository, userSync);
 
     // The dev issuer's JWKS is served by this very server, so its URL is known only after listen().
     const auth: { verifier?: SessionVerifier } = {};
@@ -136,11 +138,13 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
         tenant: config.permit.tenant,
         logger,
         metrics,
+        resyncIfMissing: (principal) => userSync.resyncIfMissing({ userId: principal.userId, ...(principal.email ? { email: principal.email } : {}) }),
       }),
       database: dataSource,
       outbox: { outboxPending: () => delivery.pending(), outboxOldestAge: () => delivery.oldestPendingAge() },
       metrics,
       pdpStatus: () => (breaker.state === "closed" ? "up" : "down"),
+      hankoWebhooks: { verifier: () => auth.verifier!, events: new HankoEvents(dataSource, delivery, logger) },
       explorerSignIn: embedded.devIssuer ? { kind: "dev", tokenPath: DEV_TOKEN_PATH } : { kind: "hanko", publicUrl: config.hanko.publicUrl! },
     });
     let closing = false;

@@ -12,4 +12,6 @@ export interface Principal {
    * for users without an email; use it for display and sync, never for authorization.
    */
   email?: string;
+  /** The token's `iat` (seconds since the epoch), when present: a webhook's email update beats older tokens. */
+  issuedAt?: number;
 }

@@ -130,12 +130,13 @@ describe("createSessionVerifier: local verification", () => {
       userId: claims.sub,
       sessionId: claims.session_id,
       email: "ada@example.com",
+      issuedAt: claims.iat,
     });
   });
 
   it("accepts a token without an email claim (users without email)", async () => {
     const claims = sessionClaims({ email: undefined });
-    await expect(v().verify(await sign(claims))).resolves.toEqual({ userId: claims.sub, sessionId: claims.session_id });
+    await expect(v().verify(await sign(claims))).resolves.toEqual({ userId: claims.sub, sessionId: claims.session_id, issuedAt: claims.iat });
   });
 
   it("normalises upper-case UUIDs to lower case", async () => {
@@ -343,5 +344,35 @@ describe("createSessionVerifier: remote session check", () => {
     const claims = claimsAt({ aud: ["other-app"] });
     expect(await reasonOf(remote().verify(await sign(claims)))).toBe("bad_audience");
     expect(hanko.validateCount(claims.session_id as string)).toBe(0);
+  });
+});
+
+describe("createSessionVerifier: webhook mode", () => {
+  const webhookClaims = (overrides: Record<string, unknown> = {}) => {
+    const iat = nowSec();
+    return { sub: "hanko webhooks", aud: [AUDIENCE], iat, exp: iat + 300, evt: "user.delete", data: { id: randomUUID() }, ...overrides };
+  };
+
+  it("accepts a Hanko webhook token and returns its evt and data", async () => {
+    const claims = webhookClaims();
+    await expect(verifier().verifyWebhook(await sign(claims))).resolves.toEqual({ event: "user.delete", data: claims.data });
+  });
+
+  it("refuses a session token, and a webhook token is refused as a session", async () => {
+    expect(await reasonOf(verifier().verifyWebhook(await sign(sessionClaims())))).toBe("not_a_webhook_token");
+    expect(await reasonOf(verifier().verify(await sign(webhookClaims())))).toBe("not_a_session_token");
+  });
+
+  it("applies the same checks as sessions: expiry, audience, issuer, algorithm pinning", async () => {
+    const past = nowSec() - 3600;
+    expect(await reasonOf(verifier().verifyWebhook(await sign(webhookClaims({ iat: past, exp: past + 300 }))))).toBe("token_expired");
+    expect(await reasonOf(verifier().verifyWebhook(await sign(webhookClaims({ aud: ["other"] }))))).toBe("bad_audience");
+    expect(await reasonOf(verifier({ issuer: "https://hanko.example" }).verifyWebhook(await sign(webhookClaims())))).toBe("bad_issuer");
+    expect(await reasonOf(verifier().verifyWebhook(await sign(webhookClaims({ sub: "someone else" }))))).toBe("not_a_webhook_token");
+    expect(await reasonOf(verifier().verifyWebhook(await sign(webhookClaims({ data: "x" }))))).toBe("not_a_webhook_token");
+    const { evt: _evt, ...noEvent } = webhookClaims();
+    expect(await reasonOf(verifier().verifyWebhook(await sign(noEvent)))).toBe("not_a_webhook_token");
+    const hs = await new SignJWT(webhookClaims()).setProtectedHeader({ alg: "HS256" }).sign(new TextEncoder().encode("x".repeat(32)));
+    expect(await reasonOf(verifier().verifyWebhook(hs))).toBe("bad_algorithm");
   });
 });

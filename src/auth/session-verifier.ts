@@ -32,6 +32,9 @@ export const AuthFailureReason = {
   MALFORMED_TOKEN: "malformed_token",
   NOT_A_SESSION_TOKEN: "not_a_session_token",
   SESSION_REVOKED: "session_revoked",
+  /** Hanko reported the user deleted (webhook `user.delete`); their unexpired tokens are refused. */
+  USER_DELETED: "user_deleted",
+  NOT_A_WEBHOOK_TOKEN: "not_a_webhook_token",
 } as const;
 export type AuthFailureReason = (typeof AuthFailureReason)[keyof typeof AuthFailureReason];
 
@@ -46,6 +49,8 @@ const MESSAGES: Record<AuthFailureReason, string> = {
   malformed_token: "The session token is malformed.",
   not_a_session_token: "The token is not a Hanko session token.",
   session_revoked: "The session has ended; sign in again.",
+  user_deleted: "The user has been deleted.",
+  not_a_webhook_token: "The token is not a Hanko webhook token.",
 };
 
 /** Raised when Hanko (its JWKS or its session API) cannot give an answer. Not the caller's fault. */
@@ -80,12 +85,27 @@ export interface SessionVerifierOptions {
   clock?: () => number;
 }
 
+/** A verified Hanko webhook token: the event (`evt` claim, never the unsigned body field) and its `data`. */
+export interface WebhookEvent {
+  event: string;
+  data: Record<string, unknown>;
+}
+
+/** Hanko's `sub` on every webhook token. */
+export const WEBHOOK_SUBJECT = "hanko webhooks";
+
 export interface SessionVerifier {
   /**
    * Resolves to the token's Principal, or rejects with an UNAUTHENTICATED AppError (bad token,
    * see {@link AuthFailureReason}) or a plain Error (Hanko unreachable; masked as internal).
    */
   verify(token: string): Promise<Principal>;
+  /**
+   * Webhook mode: the same key set, RS256 pinning, audience, issuer and clock tolerance, but
+   * only a webhook token passes (`sub: "hanko webhooks"`, string `evt`, object `data`, no
+   * `session_id`); a session token is refused with `not_a_webhook_token`.
+   */
+  verifyWebhook(token: string): Promise<WebhookEvent>;
 }
 
 const MAX_CLOCK_TOLERANCE_SEC = 30;
@@ -126,7 +146,7 @@ export function createSessionVerifier(opts: SessionVerifierOptions): SessionVeri
 
   const sessionCheck = opts.sessionCheck ? createSessionCheck(opts.sessionCheck, fetchImpl, clock) : undefined;
 
-  async function verifyLocally(token: string): Promise<{ principal: Principal; exp: number }> {
+  async function verifySignedClaims(token: string, requiredClaims: string[]): Promise<JWTPayload> {
     if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
       throw fail("malformed_token");
     }
@@ -138,7 +158,7 @@ export function createSessionVerifier(opts: SessionVerifierOptions): SessionVeri
         audience: opts.audience,
         ...(opts.issuer !== undefined ? { issuer: opts.issuer } : {}),
         clockTolerance: clockToleranceSec,
-        requiredClaims: ["exp", "sub", "session_id"],
+        requiredClaims,
         currentDate: new Date(nowSec * 1000),
       }));
     } catch (error) {
@@ -150,6 +170,11 @@ export function createSessionVerifier(opts: SessionVerifierOptions): SessionVeri
     if (typeof payload.iat === "number" && payload.iat > nowSec + clockToleranceSec) {
       throw fail("token_not_yet_valid");
     }
+    return payload;
+  }
+
+  async function verifyLocally(token: string): Promise<{ principal: Principal; exp: number }> {
+    const payload = await verifySignedClaims(token, ["exp", "sub", "session_id"]);
     // Hanko signs webhook tokens (`sub: "hanko webhooks"`) with the same key and audience: only a
     // UUID user and a UUID session make a session token.
     const { sub } = payload;
@@ -158,6 +183,7 @@ export function createSessionVerifier(opts: SessionVerifierOptions): SessionVeri
       throw fail("not_a_session_token");
     }
     const principal: Principal = { userId: sub.toLowerCase(), sessionId: sessionId.toLowerCase() };
+    if (typeof payload.iat === "number") principal.issuedAt = payload.iat;
     const email = emailOf(payload);
     if (email !== undefined) principal.email = email;
     return { principal, exp: payload.exp as number };
@@ -170,6 +196,21 @@ export function createSessionVerifier(opts: SessionVerifierOptions): SessionVeri
         throw fail("session_revoked");
       }
       return principal;
+    },
+    async verifyWebhook(token: string): Promise<WebhookEvent> {
+      let payload: JWTPayload;
+      try {
+        payload = await verifySignedClaims(token, ["exp", "sub", "evt", "data"]);
+      } catch (error) {
+        const reason = (error as { extensions?: { reason?: unknown } }).extensions?.reason;
+        throw reason === "not_a_session_token" ? fail("not_a_webhook_token") : error;
+      }
+      const { sub, evt, data } = payload as JWTPayload & { evt?: unknown; data?: unknown };
+      if (sub !== WEBHOOK_SUBJECT || payload.session_id !== undefined || typeof evt !== "string" || evt.length === 0 || evt.length > 200) {
+        throw fail("not_a_webhook_token");
+      }
+      if (typeof data !== "object" || data === null || Array.isArray(data)) throw fail("not_a_webhook_token");
+      return { event: evt, data: data as Record<string, unknown> };
     },
   };
 }
@@ -196,6 +237,8 @@ function translateJoseError(error: unknown): Error {
         return fail("bad_issuer");
       case "sub":
       case "session_id":
+      case "evt":
+      case "data":
         return fail("not_a_session_token");
       default:
         return fail("malformed_token");

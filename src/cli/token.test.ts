@@ -41,17 +41,19 @@ afterAll(async () => {
 
 describe("token CLI", () => {
   // Spawned together: each run pays tsx's start-up once, in parallel.
-  let runs: Record<"ok" | "missing" | "bad" | "realHanko" | "production", Run>;
+  let runs: Record<"ok" | "missing" | "bad" | "realHanko" | "production" | "webhook" | "badEvent", Run>;
   beforeAll(async () => {
     const env = { DATA_DIR: dataDir };
-    const [ok, missing, bad, realHanko, production] = await Promise.all([
+    const [ok, missing, bad, realHanko, production, webhook, badEvent] = await Promise.all([
       runCli(["A@B.c"], env),
       runCli([], env),
       runCli(["not-an-email"], env),
       runCli(["a@b.c"], { ...env, HANKO_API_URL: "https://hanko.example.test" }),
       runCli(["a@b.c"], { ...env, NODE_ENV: "production", DATABASE_URL: "postgres://x@localhost/db", PERMIT_API_KEY: "k", PERMIT_PDP_URL: "http://localhost:7766", PERMIT_API_URL: "http://localhost:8000", HANKO_API_URL: "https://hanko.example.test" }),
+      runCli(["--webhook", "user.update.email.primary", "a@b.c", "new@b.c"], env),
+      runCli(["--webhook", "USER DELETE", "a@b.c"], env),
     ]);
-    runs = { ok, missing, bad, realHanko, production };
+    runs = { ok, missing, bad, realHanko, production, webhook, badEvent };
   }, 30_000);
 
   it("prints only a token, which verifies against the issuer's JWKS", async () => {
@@ -69,6 +71,26 @@ describe("token CLI", () => {
     } finally {
       await app.close();
     }
+  });
+
+  it("prints a webhook token with --webhook, which verifies as a webhook (and not as a session)", async () => {
+    const { code, stdout, stderr } = runs.webhook;
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+    const issuer = await DevHankoIssuer.load({ dataDir, audience: "notes-api" });
+    const app = Fastify();
+    registerDevHankoRoutes(app, issuer, { nodeEnv: "test" });
+    const baseUrl = await app.listen({ port: 0, host: "127.0.0.1" });
+    try {
+      const verifier = createSessionVerifier({ jwksUrl: new URL(`${baseUrl}${DEV_JWKS_PATH}`), audience: "notes-api" });
+      await expect(verifier.verifyWebhook(stdout.trim())).resolves.toMatchObject({
+        event: "user.update.email.primary",
+        data: { id: issuer.userIdFor("a@b.c"), emails: [expect.objectContaining({ address: "new@b.c", is_primary: true })] },
+      });
+      await expect(verifier.verify(stdout.trim())).rejects.toMatchObject({ extensions: { reason: "not_a_session_token" } });
+    } finally {
+      await app.close();
+    }
+    expect(runs.badEvent.code).toBe(2);
   });
 
   it("exits 2 with usage on stderr for a missing or invalid email", () => {

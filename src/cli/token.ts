@@ -11,7 +11,10 @@ import { loadConfig, usesEmbedded } from "../config";
 import { DevHankoIssuer, DevIssuerInputError, normalizeEmail } from "../dev/hanko-issuer";
 import { CommandError, runIfMain, type CliCommand } from "./run";
 
-const USAGE = "usage: npm run -s token -- <email>\n  prints a dev Hanko session token for <email> (embedded Hanko only)";
+const USAGE = `usage: npm run -s token -- <email>
+       npm run -s token -- --webhook <event> <email> [<new primary email>]
+  prints a dev Hanko session token for <email>, or a webhook token for <event> about that user
+  (the body to POST to /webhooks/hanko is {"token": "<it>", "event": "<event>"}); embedded Hanko only`;
 
 const command: CliCommand = {
   usage: USAGE,
@@ -22,13 +25,16 @@ const command: CliCommand = {
       io.out(USAGE);
       return 0;
     }
-    if (argv.length !== 1) {
+    const webhook = argv[0] === "--webhook";
+    if (webhook ? argv.length < 3 || argv.length > 4 : argv.length !== 1) {
       io.err(USAGE);
       return 2;
     }
     let email: string;
+    let primaryEmail: string | undefined;
     try {
-      email = normalizeEmail(argv[0]);
+      email = normalizeEmail(webhook ? argv[2] : argv[0]);
+      if (webhook && argv[3] !== undefined) primaryEmail = normalizeEmail(argv[3]);
     } catch (error) {
       if (!(error instanceof DevIssuerInputError)) throw error;
       io.err(`token: ${error.message}\n${USAGE}`);
@@ -40,6 +46,16 @@ const command: CliCommand = {
     if (!usesEmbedded.hanko(config)) throw new CommandError("HANKO_API_URL is set, so sessions come from that Hanko; sign in there instead");
 
     const issuer = await DevHankoIssuer.load({ dataDir: config.dataDir, audience: config.hanko.audience, issuer: config.hanko.issuer });
+    if (webhook) {
+      try {
+        io.out(await issuer.issueUserWebhookToken({ event: argv[1]!, email, ...(primaryEmail ? { primaryEmail } : {}) }));
+      } catch (error) {
+        if (!(error instanceof DevIssuerInputError)) throw error;
+        io.err(`token: ${error.message}\n${USAGE}`);
+        return 2;
+      }
+      return 0;
+    }
     io.out(await issuer.issueSessionToken({ email }));
     return 0;
   },

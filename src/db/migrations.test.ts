@@ -20,6 +20,7 @@ describe("migrations", () => {
     try {
       await ds.undoLastMigration();
       await ds.undoLastMigration();
+      await ds.undoLastMigration();
       const tables = await ds.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migrations'`);
       expect(tables).toEqual([]);
       await ds.runMigrations();

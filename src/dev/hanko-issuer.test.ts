@@ -63,6 +63,7 @@ describe("DevHankoIssuer key storage", () => {
       userId: issuer.userIdFor("ada@example.com"),
       sessionId: decodeJwt(token).session_id,
       email: "ada@example.com",
+      issuedAt: decodeJwt(token).iat,
     });
   });
 

@@ -110,6 +110,46 @@ export class DevHankoIssuer {
     if (this.issuer !== undefined) jwt.setIssuer(this.issuer);
     return jwt.sign(this.privateKey);
   }
+
+  /**
+   * A webhook token shaped like Hanko's: `sub: "hanko webhooks"`, the session audience, `evt`
+   * and `data` (for `user.*` events the admin User DTO, see {@link devUserDto}), 5 minutes.
+   */
+  async issueWebhookToken({ event, data, ttlSec = WEBHOOK_TOKEN_TTL_SEC }: { event: string; data: Record<string, unknown>; ttlSec?: number }): Promise<string> {
+    if (typeof event !== "string" || !/^[a-z][a-z0-9_.]{0,99}$/.test(event)) throw new DevIssuerInputError("event must look like user.delete");
+    if (typeof data !== "object" || data === null || Array.isArray(data)) throw new DevIssuerInputError("data must be an object");
+    const iat = Math.floor(Date.now() / 1000);
+    const jwt = new SignJWT({ evt: event, data })
+      .setProtectedHeader({ alg: "RS256", kid: this.kid, typ: "JWT" })
+      .setSubject("hanko webhooks")
+      .setAudience([this.audience])
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + ttlSec);
+    if (this.issuer !== undefined) jwt.setIssuer(this.issuer);
+    return jwt.sign(this.privateKey);
+  }
+
+  /** A webhook token about the dev user with this email; `primaryEmail` becomes their primary address in `data`. */
+  issueUserWebhookToken({ event, email, primaryEmail }: { event: string; email: string; primaryEmail?: string }): Promise<string> {
+    const id = this.userIdFor(email);
+    return this.issueWebhookToken({ event, data: devUserDto(id, normalizeEmail(primaryEmail ?? email)) });
+  }
+}
+
+/** Hanko's webhook token lifetime (`exp = iat + 5 min`). */
+export const WEBHOOK_TOKEN_TTL_SEC = 5 * 60;
+
+/** The admin User DTO Hanko puts in `data` of `user.*` webhooks, for a dev user (one primary email). */
+export function devUserDto(id: string, email: string): Record<string, unknown> {
+  const now = new Date().toISOString();
+  return {
+    id,
+    emails: [{ id: randomUUID(), address: email, is_verified: true, is_primary: true, created_at: now, updated_at: now }],
+    webauthn_credentials: [],
+    identities: [],
+    created_at: now,
+    updated_at: now,
+  };
 }
 
 /** Trims and lower-cases an email after a deliberately simple sanity check (no RFC 5322 parser). */

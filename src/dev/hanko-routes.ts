@@ -10,6 +10,7 @@ import { DevHankoIssuer, DevIssuerInputError } from "./hanko-issuer";
 
 export const DEV_JWKS_PATH = "/dev/hanko/.well-known/jwks.json";
 export const DEV_TOKEN_PATH = "/dev/token";
+export const DEV_WEBHOOK_TOKEN_PATH = "/dev/webhook-token";
 
 export interface DevHankoRoutesOptions {
   /** `Config.nodeEnv`; "production" is refused. */
@@ -57,6 +58,21 @@ export function registerDevHankoRoutes(app: FastifyInstance, issuer: DevHankoIss
       if (typeof email !== "string") return badInput(reply, 'Send a JSON body {"email": "name@example.com"}.');
       try {
         const token = await issuer.issueSessionToken({ email });
+        return reply.header("cache-control", "no-store").send({ token, userId: issuer.userIdFor(email) });
+      } catch (error) {
+        if (error instanceof DevIssuerInputError) return badInput(reply, error.message);
+        throw error;
+      }
+    });
+    // `{"event", "email", "primaryEmail"?}` → `{"token","userId"}`: what Hanko would POST to /webhooks/hanko.
+    scope.post(DEV_WEBHOOK_TOKEN_PATH, { bodyLimit: 4096 }, async (request: FastifyRequest, reply: FastifyReply) => {
+      const body = (typeof request.body === "object" && request.body !== null ? request.body : {}) as Record<string, unknown>;
+      const { event, email, primaryEmail } = body;
+      if (typeof event !== "string" || typeof email !== "string" || (primaryEmail !== undefined && typeof primaryEmail !== "string")) {
+        return badInput(reply, 'Send a JSON body {"event": "user.delete", "email": "name@example.com"}.');
+      }
+      try {
+        const token = await issuer.issueUserWebhookToken({ event, email, ...(primaryEmail ? { primaryEmail } : {}) });
         return reply.header("cache-control", "no-store").send({ token, userId: issuer.userIdFor(email) });
       } catch (error) {
         if (error instanceof DevIssuerInputError) return badInput(reply, error.message);

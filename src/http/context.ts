@@ -32,6 +32,11 @@ export interface ContextDeps {
   tenant: string;
   logger: Logger;
   metrics?: Pick<Metrics, "decisions">;
+  /**
+   * Evidence that Permit lost the caller (the PDP lists no tenant role): checks and syncs them
+   * again, answering true when it did (permit/user-sync.ts#resyncIfMissing).
+   */
+  resyncIfMissing?: (principal: Principal) => Promise<boolean>;
 }
 
 export interface ContextBuilder {
@@ -62,7 +67,11 @@ export function createContextBuilder(deps: ContextDeps): ContextBuilder {
       loaders: createLoaders(deps.services),
       listPlanner: deps.listPlanner,
       services: deps.services,
-      tenantRoles: () => tenantRolesOf(deps.permit, principal!.userId, deps.tenant, logger),
+      tenantRoles: async () => {
+        const roles = await tenantRolesOf(deps.permit, principal!.userId, deps.tenant, logger);
+        if (roles.length > 0 || !deps.resyncIfMissing || !(await deps.resyncIfMissing(principal!))) return roles;
+        return tenantRolesOf(deps.permit, principal!.userId, deps.tenant, logger);
+      },
       logger,
     };
   };

@@ -23,6 +23,7 @@ import { registerExplorer, type ExplorerSignIn } from "./explorer";
 import { createFormatError } from "./format-error";
 import { complexityLimitPlugin, depthLimit } from "./graphql-limits";
 import { registerRateLimit } from "./rate-limit";
+import { registerHankoWebhooks, type HankoWebhookDeps } from "./routes/hanko-webhooks";
 import { registerHealthRoutes } from "./routes/health";
 import { registerMetrics, type OutboxSources } from "./routes/metrics";
 import { registerTrustedDocuments } from "./trusted-documents";
@@ -41,6 +42,8 @@ export interface ServerDeps {
   pdpStatus: () => "up" | "down";
   /** How the explorer signs people in (dev issuer or Hanko). */
   explorerSignIn: ExplorerSignIn;
+  /** `POST /webhooks/hanko`, when given. */
+  hankoWebhooks?: HankoWebhookDeps;
   /** The schema to serve; by default the executable one, every field behind its rule. */
   schema?: GraphQLSchema;
 }
@@ -83,6 +86,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(cors, { origin: config.corsOrigins.length > 0 ? config.corsOrigins : false, credentials: true, maxAge: 600 });
   registerMetrics(app, metrics, deps.outbox);
   registerHealthRoutes(app, { database: deps.database, pdp: deps.pdpStatus });
+  if (deps.hankoWebhooks) registerHankoWebhooks(app, deps.hankoWebhooks);
   const principalOf = deps.buildContext.principalOf ?? (async () => null);
   const limiter = await registerRateLimit(app, {
     perUser: config.ops.rateLimitPerMinute,

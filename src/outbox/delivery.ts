@@ -189,6 +189,24 @@ export class FactDelivery {
   }
 }
 
+/**
+ * Runs `work` while no replica delivers facts (it holds the deliverers' lock for the session):
+ * for a tool that rewrites the PDP from the database, so that no fact lands in between its read
+ * and its writes. Facts recorded meanwhile wait in the outbox and are delivered afterwards, in
+ * order; mutations answer with `factsPending` until then.
+ */
+export async function withDeliveryPaused<T>(ds: DataSource, work: () => Promise<T>): Promise<T> {
+  const runner = ds.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query(`SELECT pg_advisory_lock($1)`, [DELIVERY_LOCK]);
+    return await work();
+  } finally {
+    await runner.query(`SELECT pg_advisory_unlock($1)`, [DELIVERY_LOCK]).catch(() => undefined);
+    await runner.release();
+  }
+}
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Waits for `work`, but no longer than `ms` (the work itself goes on). */

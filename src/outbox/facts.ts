@@ -11,7 +11,11 @@ export type Fact =
   | { kind: "workspace.role_set"; workspaceId: string; userId: string; role: WorkspaceRole }
   | { kind: "workspace.role_removed"; workspaceId: string; userId: string }
   | { kind: "note.created"; noteId: string; ownerId: string; workspaceId: string | null }
-  | { kind: "note.deleted"; noteId: string };
+  | { kind: "note.deleted"; noteId: string }
+  /** Hanko deleted the user: every role assignment of theirs and the Permit user go. */
+  | { kind: "user.deleted"; userId: string }
+  /** Hanko changed the user's primary email (kept on the Permit user for lookups by email). */
+  | { kind: "user.email_set"; userId: string; email: string | null };
 
 /**
  * The result of a write that recorded facts. `factsPending` is true when the PDP had not

@@ -16,6 +16,10 @@ export function createFactSink(facts: PermitFacts): FactSink {
         return facts.createNote(fact.noteId, fact.ownerId, fact.workspaceId ?? undefined);
       case "note.deleted":
         return facts.deleteNote(fact.noteId);
+      case "user.deleted":
+        return facts.deleteUser(fact.userId);
+      case "user.email_set":
+        return facts.setUserEmail(fact.userId, fact.email);
     }
   };
 }

@@ -84,6 +84,39 @@ export class PermitFacts {
     return { created, assignedUserRole: !hasUserRole };
   }
 
+  /**
+   * Removes the user from Permit: every role assignment of theirs (tenant and instance roles,
+   * in one bulk call), then the user. Done when the user is already gone (404).
+   */
+  async deleteUser(userId: string): Promise<void> {
+    const op = `deleteUser(${userId})`;
+    const assignments = await listAll(
+      async (page, perPage) => (await this.run(op, () => this.api.roleAssignments.list({ user: userId, page, perPage }), [404])) ?? [],
+    );
+    const mine = assignments.filter((a) => a.user === userId || a.user_id === userId);
+    if (mine.length > 0) {
+      await this.run(
+        op,
+        () =>
+          this.api.roleAssignments.bulkUnassign(
+            mine.map((a) => ({ user: userId, role: a.role, tenant: a.tenant ?? this.tenant, ...(a.resource_instance ? { resource_instance: a.resource_instance } : {}) })),
+          ),
+        [404],
+      );
+    }
+    await this.run(op, () => this.api.users.delete(userId), [404]);
+  }
+
+  /** Sets the Permit user's email (null clears it); nothing to do for a user Permit does not know. */
+  async setUserEmail(userId: string, email: string | null): Promise<void> {
+    await this.run(`setUserEmail(${userId})`, () => this.api.users.update(userId, { email: email ?? undefined }), [404]);
+  }
+
+  /** True when Permit knows the user (a REST read: call it only on evidence, never per request). */
+  async userExists(userId: string): Promise<boolean> {
+    return (await this.run(`userExists(${userId})`, () => this.api.users.get(userId), [404])) !== undefined;
+  }
+
   /** The user's tenant-level roles in the configured tenant (instance roles excluded), sorted. */
   async tenantRoles(userId: string): Promise<string[]> {
     const assignments = await this.listAssignments(`tenantRoles(${userId})`, { user: userId, tenant: this.tenant });

@@ -16,11 +16,14 @@ import type { PermitFacts } from "./fact-writer";
 /** How long a replica may hold the claim before another one may take over. */
 const CLAIM_MS = 15_000;
 const WAIT_STEP_MS = 50;
+/** A user found present in Permit is not asked about again for this long (per process). */
+const RECHECK_MS = 60_000;
+const RECHECK_MAX = 10_000;
 
 export class UserSync {
   constructor(
     private readonly ds: DataSource,
-    private readonly facts: Pick<PermitFacts, "syncUser">,
+    private readonly facts: Pick<PermitFacts, "syncUser" | "userExists">,
     private readonly logger: Logger,
     private readonly timeoutMs = 5000,
     private readonly metrics?: Pick<Metrics, "userSyncs">,
@@ -45,6 +48,36 @@ export class UserSync {
       if (Date.now() > deadline) throw authzUnavailable(new Error("user sync by another replica did not finish in time"));
       await new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS));
     }
+  }
+
+  private readonly rechecked = new Map<string, number>();
+
+  /**
+   * Lazy re-sync, called only on evidence that Permit lost the user (the PDP lists no tenant
+   * role for someone synced before): one REST read of the user; when Permit answers 404, the
+   * sync mark is cleared and the user is synced again (role `user`, email). Throttled per user,
+   * so a user whose roles were all taken away by hand costs one read a minute, not one a request.
+   * Answers true when the user was synced again.
+   */
+  async resyncIfMissing(user: { userId: string; email?: string }): Promise<boolean> {
+    const now = Date.now();
+    const last = this.rechecked.get(user.userId);
+    if (last !== undefined && now - last < RECHECK_MS) return false;
+    if (this.rechecked.size >= RECHECK_MAX) this.rechecked.clear();
+    this.rechecked.set(user.userId, now);
+    let exists: boolean;
+    try {
+      exists = await this.facts.userExists(user.userId);
+    } catch (error) {
+      this.rechecked.delete(user.userId);
+      throw authzUnavailable(error);
+    }
+    if (exists) return false;
+    this.logger.warn({ user: user.userId }, "user missing in Permit; syncing again");
+    await this.ds.query(`UPDATE users SET permit_synced_at = NULL WHERE id = $1 AND deleted_at IS NULL`, [user.userId]);
+    await this.ensure(user);
+    this.rechecked.delete(user.userId);
+    return true;
   }
 
   private async syncClaimed(user: { userId: string; email?: string }): Promise<void> {

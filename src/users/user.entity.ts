@@ -20,4 +20,12 @@ export class User {
   /** A replica that is syncing this user holds the claim until then (see authz/user-sync). */
   @Column({ name: "permit_sync_claimed_until", type: "timestamptz", nullable: true })
   permitSyncClaimedUntil!: Date | null;
+
+  /** Set when Hanko reported the user deleted (webhook `user.delete`): their tokens are refused from then on. */
+  @Column({ name: "deleted_at", type: "timestamptz", precision: 3, nullable: true })
+  deletedAt!: Date | null;
+
+  /** When a Hanko webhook last set the email; session tokens issued before it do not overwrite it. */
+  @Column({ name: "email_updated_at", type: "timestamptz", precision: 3, nullable: true })
+  emailUpdatedAt!: Date | null;
 }

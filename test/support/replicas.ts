@@ -52,6 +52,8 @@ export interface ReplicaSet {
   /** The shared database, for assertions. */
   sql<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   token(email: string): Promise<string>;
+  /** A Hanko webhook token about the user with this email, signed with the sessions' key. */
+  webhookToken(event: string, email: string): Promise<string>;
   userIdFor(email: string): string;
   /** Waits until every recorded fact has been acknowledged by the PDP. */
   settle(timeoutMs?: number): Promise<void>;
@@ -127,6 +129,7 @@ export async function startReplicas(options: ReplicaOptions = {}): Promise<Repli
       permitSettings: { apiKey, pdpUrl: pdp.url, apiUrl: pdp.url },
       sql,
       token: (email) => issuer.issueSessionToken({ email }),
+      webhookToken: (event, email) => issuer.issueUserWebhookToken({ event, email }),
       userIdFor: (email) => issuer.userIdFor(email),
       async settle(timeoutMs = 30_000) {
         const deadline = Date.now() + timeoutMs;

@@ -164,6 +164,12 @@ export class Store {
    * Runs `fn` as one atomic operation. Returns its result and whether anything changed;
    * if `fn` throws, every mutation it made is undone before the error propagates.
    */
+  /**
+   * Grows with every transaction that touched anything (rolled back or not), so a list computed
+   * at one value can be reused while it holds: the pages of one listing then cost one pass.
+   */
+  changes = 0;
+
   transaction<T>(fn: () => T): { result: T; changed: boolean } {
     if (this.undo) throw new Error("nested store transaction");
     const undo: Undo[] = [];
@@ -176,6 +182,7 @@ export class Store {
       throw err;
     } finally {
       this.undo = undefined;
+      if (undo.length > 0) this.changes += 1;
     }
   }
 

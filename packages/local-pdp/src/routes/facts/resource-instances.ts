@@ -9,17 +9,26 @@ import type { Req } from "../request";
 
 export function resourceInstanceRoutes(app: FastifyInstance, ctx: PdpContext): void {
   const { db, store } = ctx;
+  let listed: { key: string; items: InstanceRec[] } | undefined;
   app.get("/resource_instances", async (req: Req) => {
     const q = Query.of(req.query);
     const { page, perPage } = q.page();
     const tenant = q.str("tenant");
     const resource = q.str("resource");
     const search = q.str("search");
-    let ids: Iterable<string> = resource ? store.instancesByType.list(resource) : store.instances.keys();
-    if (tenant) ids = [...ids].filter((id) => store.instances.get(id)?.tenant === tenant);
-    let instances = [...ids].map((id) => store.instances.get(id)).filter((i): i is InstanceRec => i !== undefined);
-    if (search) instances = instances.filter((i) => i.key.includes(search));
-    return paginate(instances, page, perPage).map((i) => instanceView(store, i));
+    // Reading every page of a large type would filter the whole type once per page; the
+    // filtered list is kept while the store does not change, so a full read is one pass.
+    const key = `${store.changes} ${store.instances.size} ${resource ?? ""} ${tenant ?? ""} ${search ?? ""}`;
+    if (listed?.key !== key) {
+      const ids: Iterable<string> = resource ? (store.instancesByType.get(resource) ?? []) : store.instances.keys();
+      const items: InstanceRec[] = [];
+      for (const id of ids) {
+        const i = store.instances.get(id);
+        if (i && (!tenant || i.tenant === tenant) && (!search || i.key.includes(search))) items.push(i);
+      }
+      listed = { key, items };
+    }
+    return paginate(listed.items, page, perPage).map((i) => instanceView(store, i));
   });
   app.post("/resource_instances", async (req: Req, reply) => {
     const f = Fields.of(req.body);

@@ -14,6 +14,7 @@ function parseTuple(f: Fields): TupleInput {
 
 export function tupleRoutes(app: FastifyInstance, ctx: PdpContext): void {
   const { db, store } = ctx;
+  let listed: { key: string; items: TupleRec[] } | undefined;
   app.get("/relationship_tuples", async (req: Req) => {
     const q = Query.of(req.query);
     const { page, perPage } = q.page();
@@ -25,6 +26,12 @@ export function tupleRoutes(app: FastifyInstance, ctx: PdpContext): void {
       subjectType: q.str("subject_type"),
       objectType: q.str("object_type"),
     };
+    const matches = (t: TupleRec) =>
+      (!f.subject || t.subject === f.subject) &&
+      (!f.relation || t.relation === f.relation) &&
+      (!f.tenant || t.tenant === f.tenant) &&
+      (!f.subjectType || t.subject.startsWith(`${f.subjectType}:`)) &&
+      (!f.objectType || t.object.startsWith(`${f.objectType}:`));
     let tuples: TupleRec[];
     if (f.object) {
       tuples = [];
@@ -43,17 +50,14 @@ export function tupleRoutes(app: FastifyInstance, ctx: PdpContext): void {
         }
       }
     } else {
-      tuples = [...store.tuples.values()];
+      // Every page of a long listing: filtered once while the store does not change.
+      const key = `${store.changes} ${store.tuples.size} ${JSON.stringify(f)}`;
+      if (listed?.key !== key) {
+        listed = { key, items: [...store.tuples.values()].filter(matches) };
+      }
+      return paginate(listed.items, page, perPage).map((t) => tupleView(store, t));
     }
-    tuples = tuples.filter(
-      (t) =>
-        (!f.subject || t.subject === f.subject) &&
-        (!f.relation || t.relation === f.relation) &&
-        (!f.tenant || t.tenant === f.tenant) &&
-        (!f.subjectType || t.subject.startsWith(`${f.subjectType}:`)) &&
-        (!f.objectType || t.object.startsWith(`${f.objectType}:`)),
-    );
-    return paginate(tuples, page, perPage).map((t) => tupleView(store, t));
+    return paginate(tuples.filter(matches), page, perPage).map((t) => tupleView(store, t));
   });
   app.post("/relationship_tuples", async (req: Req) =>
     tupleView(store, await db.execute<TupleRec>({ t: "tuple.create", tuple: parseTuple(Fields.of(req.body)) })),
