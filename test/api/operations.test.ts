@@ -3,11 +3,10 @@
  * ids, metrics, and a database outage (a TCP proxy in front of the shared test cluster,
  * switched to refuse or hang: the cluster itself is never stopped).
  */
-import type { LocalPdp } from "@notes/local-pdp";
 import { CreateNoteDocument, MeDocument, NotesDocument, NotesWithPermissionsDocument } from "../generated/graphql";
 import { codes, startTestApi, type TestApi } from "../support/api";
 import { createTestDatabase } from "../support/database";
-import { startPolicyPdp } from "../support/policy-pdp";
+import { startApiBehindProxy, type ApiBehindProxy } from "../support/policy-pdp";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
 
 jest.setTimeout(60_000);
@@ -23,31 +22,23 @@ describe("PDP circuit breaker", () => {
   const API_KEY = "test_breaker_key";
   const TIMEOUT_MS = 800;
   const COOLDOWN_MS = 3000;
-  let pdp: LocalPdp;
+  let setup: ApiBehindProxy;
   let proxy: TcpProxy;
   let api: TestApi;
   let alice: string;
 
   beforeAll(async () => {
-    ({ pdp } = await startPolicyPdp(API_KEY));
-    proxy = await startTcpProxy(new URL(pdp.url));
-    api = await startTestApi({
-      PERMIT_API_KEY: API_KEY,
-      PERMIT_PDP_URL: proxy.url,
-      PERMIT_API_URL: proxy.url,
+    setup = await startApiBehindProxy(API_KEY, {
       PERMIT_TIMEOUT_MS: String(TIMEOUT_MS),
       PDP_BREAKER_FAILURES: "5",
       PDP_BREAKER_COOLDOWN_MS: String(COOLDOWN_MS),
     });
+    ({ proxy, api } = setup);
     alice = await api.token("alice.breaker@example.com");
     const created = await api.gql(CreateNoteDocument, { input: { title: "kept" } }, alice);
     if (created.errors) throw new Error(`setup failed: ${JSON.stringify(created.errors)}`);
   });
-  afterAll(async () => {
-    await api.stop();
-    await proxy.close();
-    await pdp.close();
-  });
+  afterAll(() => setup.stop());
 
   it.each(["refuse", "hang"] as const)("opens after 5 failures (%s), fails fast while open, and one probe closes it", async (mode) => {
     proxy.mode = mode;

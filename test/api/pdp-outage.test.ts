@@ -3,38 +3,27 @@
  * the configured timeout — never an allow, never a silent FORBIDDEN/NOT_FOUND — and the
  * next request after the outage works again.
  */
-import type { LocalPdp } from "@notes/local-pdp";
 import { CreateNoteDocument, MeDocument, NoteDocument, NotesDocument } from "../generated/graphql";
-import { codes, startTestApi, type TestApi } from "../support/api";
-import { startPolicyPdp } from "../support/policy-pdp";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
+import { codes, type TestApi } from "../support/api";
+import { startApiBehindProxy, type ApiBehindProxy } from "../support/policy-pdp";
+import type { TcpProxy } from "../support/tcp-proxy";
 
 const API_KEY = "test_outage_key";
 const TIMEOUT_MS = 800;
-let pdp: LocalPdp;
+let setup: ApiBehindProxy;
 let proxy: TcpProxy;
 let api: TestApi;
 let alice: string;
 
 beforeAll(async () => {
-  ({ pdp } = await startPolicyPdp(API_KEY));
-  proxy = await startTcpProxy(new URL(pdp.url));
-  api = await startTestApi({
-    PERMIT_API_KEY: API_KEY,
-    PERMIT_PDP_URL: proxy.url,
-    PERMIT_API_URL: proxy.url,
-    PERMIT_TIMEOUT_MS: String(TIMEOUT_MS),
-  });
+  setup = await startApiBehindProxy(API_KEY, { PERMIT_TIMEOUT_MS: String(TIMEOUT_MS) });
+  ({ proxy, api } = setup);
   alice = await api.token("alice.outage@example.com");
   // Sign alice in (and sync her) while the PDP is reachable.
   const me = await api.gql(MeDocument, {}, alice);
   if (me.errors) throw new Error(`sign-in failed: ${JSON.stringify(me.errors)}`);
 });
-afterAll(async () => {
-  await api.stop();
-  await proxy.close();
-  await pdp.close();
-});
+afterAll(() => setup.stop());
 afterEach(() => {
   proxy.mode = "forward";
 });
