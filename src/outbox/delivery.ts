@@ -13,6 +13,7 @@
  * Read-your-writes: a mutation waits, at most `waitMs`, until *its own* facts are
  * acknowledged, whoever delivers them, and says whether they were (`deliver` → true/false).
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { DataSource } from "typeorm";
 import type { Logger } from "../common/logger";
 import { factOf, type Fact } from "./facts";
@@ -206,8 +207,6 @@ export async function withDeliveryPaused<T>(ds: DataSource, work: () => Promise<
     await runner.release();
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Waits for `work`, but no longer than `ms` (the work itself goes on). */
 async function within(work: Promise<void>, ms: number): Promise<void> {
