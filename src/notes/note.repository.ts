@@ -16,6 +16,14 @@ export type NoteCandidates =
   | { kind: "none" }
   | { kind: "where"; condition: PlanCondition; userId: string; instanceRoles: ReadonlyMap<string, readonly string[]> };
 
+/** Rows after a position, newest first, at most `limit`, optionally within one workspace. */
+export type NoteScanner = (position: Position | null, limit: number, workspaceId: string | null) => Promise<Note[]>;
+
+interface Membership {
+  workspace_id: string;
+  role: WorkspaceRole;
+}
+
 export class NoteRepository {
   constructor(private readonly ds: DataSource) {}
 
@@ -24,28 +32,29 @@ export class NoteRepository {
   }
 
   /**
-   * Rows after a position in (createdAt DESC, id DESC) order, among the candidates: each part of
-   * a plan is one index range scan (by owner, by workspace, or by date).
+   * The reader of a list's pages: rows after a position in (createdAt DESC, id DESC) order,
+   * among the candidates; each part of a plan is one index range scan (by owner, by workspace,
+   * or by date). What a plan needs from the database (the caller's memberships, so that each
+   * part is a scan by ids) is read here once, not for every batch of a page.
    */
-  async after(position: Position | null, limit: number, workspaceId: string | null, candidates: NoteCandidates = { kind: "all" }): Promise<Note[]> {
-    if (candidates.kind === "none") return [];
-    const qb = this.ds.getRepository(Note).createQueryBuilder("n");
-    const window = (a: string) =>
-      [
-        ...(workspaceId === null ? [] : [`${a}.workspace_id = :workspaceId`]),
-        ...(position === null ? [] : [`(${a}.created_at, ${a}.id) < (:createdAt, :id)`]),
-      ].join(" AND ");
-    qb.setParameters({ workspaceId, ...(position === null ? {} : { createdAt: position.createdAt, id: position.id }) });
-    if (window("n")) qb.andWhere(window("n"));
-    if (candidates.kind === "where") {
-      // The caller's memberships are read first: as ids, each part of the plan is an index scan.
-      const memberships = (await this.ds.query(`SELECT workspace_id, role FROM workspace_members WHERE user_id = $1`, [candidates.userId])) as {
-        workspace_id: string;
-        role: WorkspaceRole;
-      }[];
-      restrictToPlan(qb, candidates, memberships, { window, limit });
-    }
-    return qb.orderBy("n.created_at", "DESC").addOrderBy("n.id", "DESC").limit(limit).getMany();
+  async scanner(candidates: NoteCandidates = { kind: "all" }): Promise<NoteScanner> {
+    if (candidates.kind === "none") return async () => [];
+    const memberships =
+      candidates.kind === "where"
+        ? ((await this.ds.query(`SELECT workspace_id, role FROM workspace_members WHERE user_id = $1`, [candidates.userId])) as Membership[])
+        : [];
+    return (position, limit, workspaceId) => {
+      const qb = this.ds.getRepository(Note).createQueryBuilder("n");
+      const window = (a: string) =>
+        [
+          ...(workspaceId === null ? [] : [`${a}.workspace_id = :workspaceId`]),
+          ...(position === null ? [] : [`(${a}.created_at, ${a}.id) < (:createdAt, :id)`]),
+        ].join(" AND ");
+      qb.setParameters({ workspaceId, ...(position === null ? {} : { createdAt: position.createdAt, id: position.id }) });
+      if (window("n")) qb.andWhere(window("n"));
+      if (candidates.kind === "where") restrictToPlan(qb, candidates, memberships, { window, limit });
+      return qb.orderBy("n.created_at", "DESC").addOrderBy("n.id", "DESC").limit(limit).getMany();
+    };
   }
 
   insert(m: EntityManager, note: Pick<Note, "title" | "body" | "ownerId" | "workspaceId">): Promise<Note> {
@@ -92,7 +101,7 @@ export class NoteRepository {
 function restrictToPlan(
   qb: SelectQueryBuilder<Note>,
   plan: Extract<NoteCandidates, { kind: "where" }>,
-  memberships: readonly { workspace_id: string; role: WorkspaceRole }[],
+  memberships: readonly Membership[],
   page: { window: (alias: string) => string; limit: number },
 ): void {
   let n = 0;

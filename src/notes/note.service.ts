@@ -96,9 +96,10 @@ export class NoteService {
       edges,
       pageInfo: { hasNextPage, endCursor: position ? this.cursors.encode(position, scope) : null },
     });
+    const scan = await this.notes.scanner(access.candidates);
     let batchSize = first + 1;
     for (;;) {
-      const rows = await this.notes.after(position, batchSize + 1, args.workspaceId, access.candidates);
+      const rows = await scan(position, batchSize + 1, args.workspaceId);
       const hasMoreRows = rows.length > batchSize;
       const batch = rows.slice(0, batchSize);
       const allowed = batch.length > 0 ? await access.readable(batch, first - edges.length) : [];
