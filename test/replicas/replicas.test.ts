@@ -180,7 +180,9 @@ describe("two replicas on one database and one PDP", () => {
 
   it("says factsPending when its facts could not be delivered within the wait, and delivers them later", async () => {
     const owner = await signIn("pending@example.com");
+    // Both replicas' REST calls hang: whichever holds the delivery lock, the fact stays undelivered.
     set.a.apiProxy.mode = "hang";
+    set.b.apiProxy.mode = "hang";
     let id: string;
     try {
       const res = await set.a.gql(CREATE_NOTE, { title: "pending" }, owner);
@@ -191,6 +193,7 @@ describe("two replicas on one database and one PDP", () => {
       expect(set.a.log()).toMatch(/"factsPending":true,"operationName":null,"user":"[0-9a-f-]{36}"/);
     } finally {
       set.a.apiProxy.mode = "forward";
+      set.b.apiProxy.mode = "forward";
     }
     // A mutation whose facts were acknowledged says nothing of the kind.
     const next = await set.b.gql(CREATE_NOTE, { title: "acknowledged" }, owner);
