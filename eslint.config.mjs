@@ -16,6 +16,7 @@ const layers = [
   { name: "permit", files: ["src/permit/**"] },
   { name: "features", files: ["src/{notes,workspaces,users}/!(*.resolver|*.types).ts"] },
   { name: "authz", files: ["src/authz/**"] },
+  { name: "live", files: ["src/live/!(*.resolver|*.types).ts"] },
   { name: "graphql", files: ["src/graphql/**", "src/**/*.resolver.ts", "src/**/*.types.ts"] },
   { name: "http", files: ["src/http/**"] },
   { name: "composition", files: ["src/@(app|main).ts", "src/dev/**", "src/cli/**"] },

@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { DataSource } from "typeorm";
 import { createSessionVerifier, type SessionVerifier } from "./auth/session-verifier";
+import { createNoteReadDecider } from "./authz/note-events";
 import { ListPlanner } from "./authz/list-plan";
 import { policy } from "./authz/policy";
 import { CursorCodec } from "./common/cursor";
@@ -19,6 +20,7 @@ import { DEV_JWKS_PATH, DEV_TOKEN_PATH, registerDevHankoRoutes } from "./dev/han
 import type { Services } from "./graphql/context";
 import { createContextBuilder } from "./http/context";
 import { buildServer } from "./http/server";
+import { NoteEventHub } from "./live/note-event-hub";
 import { NoteRepository } from "./notes/note.repository";
 import { NoteService } from "./notes/note.service";
 import { FactDelivery } from "./outbox/delivery";
@@ -39,6 +41,8 @@ export interface RunningApi {
   url: string;
   app: FastifyInstance;
   dataSource: DataSource;
+  /** Live note events of this replica (subscriptions). */
+  noteEvents: NoteEventHub;
   permit: { apiKey: string; pdpUrl: string; apiUrl: string };
   stop(): Promise<void>;
 }
@@ -121,6 +125,15 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       notes: new NoteService(dataSource, new NoteRepository(dataSource), delivery, new CursorCodec(embedded.cursorSecret)),
       workspaces: new WorkspaceService(dataSource, new WorkspaceRepository(dataSource), users, delivery),
     };
+    const guardedPermit = guardDecisions(permit, breaker);
+    const noteEvents = new NoteEventHub({
+      databaseUrl: embedded.databaseUrl,
+      loadNotes: (ids) => services.notes.findByIds(ids),
+      decide: createNoteReadDecider({ permit: guardedPermit, tenant: config.permit.tenant, logger, metrics }),
+      logger: logger.child({ component: "note-events" }),
+    });
+    await noteEvents.start();
+    stops.push(() => noteEvents.stop());
     const userSync = new UserSync(dataSource, permitFacts, logger, undefined, metrics);
     const firstSight = new FirstSight(userRepository, userSync);
 
@@ -132,7 +145,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       buildContext: createContextBuilder({
         verifier: () => auth.verifier!,
         firstSight,
-        permit: guardDecisions(permit, breaker),
+        permit: guardedPermit,
         listPlanner: new ListPlanner({ permit, tenant: config.permit.tenant, ttlMs: config.listPlanTtlMs, timeoutMs: config.permit.timeoutMs, logger, breaker }),
         services,
         tenant: config.permit.tenant,
@@ -146,6 +159,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       pdpStatus: () => (breaker.state === "closed" ? "up" : "down"),
       hankoWebhooks: { verifier: () => auth.verifier!, events: new HankoEvents(dataSource, delivery, logger) },
       explorerSignIn: embedded.devIssuer ? { kind: "dev", tokenPath: DEV_TOKEN_PATH } : { kind: "hanko", publicUrl: config.hanko.publicUrl! },
+      subscriptions: { noteEvents, clockToleranceSec: () => auth.verifier!.clockToleranceSec },
     });
     let closing = false;
     app.addHook("onSend", async (_request, reply) => {
@@ -176,7 +190,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     // Facts recorded while the PDP was away are delivered now.
     void delivery.drain();
     if (embedded.devIssuer) await recordLocalApi(config.dataDir, url);
-    return { url, app, dataSource, permit: embedded.permit, stop };
+    return { url, app, dataSource, noteEvents, permit: embedded.permit, stop };
   } catch (error) {
     await stop();
     throw error;

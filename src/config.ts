@@ -53,6 +53,21 @@ export interface Config {
   trustedDocuments?: TrustedDocuments;
   /** Operations: rate limits, the PDP circuit breaker, database timeouts, shutdown (README "Operating it"). */
   ops: OpsConfig;
+  /** GraphQL subscriptions over WebSocket (README "Live updates"). */
+  subscriptions: SubscriptionsConfig;
+}
+
+export interface SubscriptionsConfig {
+  /** Open WebSocket connections per user and replica (`WS_MAX_CONNECTIONS_PER_USER`); one more is closed with 4403. */
+  maxConnectionsPerUser: number;
+  /** Active subscriptions per connection (`WS_MAX_SUBSCRIPTIONS_PER_CONNECTION`); one more gets RATE_LIMITED. */
+  maxSubscriptionsPerConnection: number;
+  /** Largest message a client may send, in bytes (`WS_MAX_MESSAGE_BYTES`); a larger one closes with 1009. */
+  maxMessageBytes: number;
+  /** Time a client has to send ConnectionInit (`WS_HANDSHAKE_TIMEOUT_MS`); then 4408. */
+  handshakeTimeoutMs: number;
+  /** How often an open connection's session is verified again (`WS_SESSION_RECHECK_MS`, at most 30 s). */
+  sessionRecheckMs: number;
 }
 
 export interface OpsConfig {
@@ -233,6 +248,13 @@ export function loadConfig(env: Env = process.env): Config {
       databaseConnectTimeoutMs: integer(env, "DATABASE_CONNECT_TIMEOUT_MS", 5000, 100, 600_000),
       databaseQueryTimeoutMs: integer(env, "DATABASE_QUERY_TIMEOUT_MS", 30_000, 100, 3_600_000),
       shutdownDrainMs: integer(env, "SHUTDOWN_DRAIN_MS", 5000, 0, 600_000),
+    },
+    subscriptions: {
+      maxConnectionsPerUser: integer(env, "WS_MAX_CONNECTIONS_PER_USER", 10, 1, 10_000),
+      maxSubscriptionsPerConnection: integer(env, "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", 20, 1, 10_000),
+      maxMessageBytes: integer(env, "WS_MAX_MESSAGE_BYTES", 65_536, 1024, 16_777_216),
+      handshakeTimeoutMs: integer(env, "WS_HANDSHAKE_TIMEOUT_MS", 10_000, 100, 600_000),
+      sessionRecheckMs: integer(env, "WS_SESSION_RECHECK_MS", 30_000, 100, 30_000),
     },
   };
 

@@ -14,4 +14,6 @@ export interface Principal {
   email?: string;
   /** The token's `iat` (seconds since the epoch), when present: a webhook's email update beats older tokens. */
   issuedAt?: number;
+  /** The token's `exp` (seconds since the epoch): a long-lived connection ends there (plus the clock tolerance). */
+  expiresAt?: number;
 }

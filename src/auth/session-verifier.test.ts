@@ -131,12 +131,13 @@ describe("createSessionVerifier: local verification", () => {
       sessionId: claims.session_id,
       email: "ada@example.com",
       issuedAt: claims.iat,
+      expiresAt: claims.exp,
     });
   });
 
   it("accepts a token without an email claim (users without email)", async () => {
     const claims = sessionClaims({ email: undefined });
-    await expect(v().verify(await sign(claims))).resolves.toEqual({ userId: claims.sub, sessionId: claims.session_id, issuedAt: claims.iat });
+    await expect(v().verify(await sign(claims))).resolves.toEqual({ userId: claims.sub, sessionId: claims.session_id, issuedAt: claims.iat, expiresAt: claims.exp });
   });
 
   it("normalises upper-case UUIDs to lower case", async () => {

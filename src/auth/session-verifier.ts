@@ -95,6 +95,8 @@ export interface WebhookEvent {
 export const WEBHOOK_SUBJECT = "hanko webhooks";
 
 export interface SessionVerifier {
+  /** The clock skew allowed on `exp` (and `nbf`, `iat`), in seconds. */
+  readonly clockToleranceSec: number;
   /**
    * Resolves to the token's Principal, or rejects with an UNAUTHENTICATED AppError (bad token,
    * see {@link AuthFailureReason}) or a plain Error (Hanko unreachable; masked as internal).
@@ -184,12 +186,14 @@ export function createSessionVerifier(opts: SessionVerifierOptions): SessionVeri
     }
     const principal: Principal = { userId: sub.toLowerCase(), sessionId: sessionId.toLowerCase() };
     if (typeof payload.iat === "number") principal.issuedAt = payload.iat;
+    principal.expiresAt = payload.exp as number;
     const email = emailOf(payload);
     if (email !== undefined) principal.email = email;
     return { principal, exp: payload.exp as number };
   }
 
   return {
+    clockToleranceSec,
     async verify(token: string): Promise<Principal> {
       const { principal, exp } = await verifyLocally(token);
       if (sessionCheck && !(await sessionCheck(token, principal.sessionId, exp))) {

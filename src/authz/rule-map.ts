@@ -1,5 +1,5 @@
 /**
- * The rule map: every Query and Mutation field and every object type of the schema has an
+ * The rule map: every Query, Mutation and Subscription field and every object type of the schema has an
  * entry (a test fails otherwise, and the map is snapshotted so that a diff reads as a
  * permission change). Anything not listed is denied by `fallbackRule`.
  */
@@ -35,6 +35,11 @@ export const ruleMap = {
     shareWorkspace: canShareWorkspace,
     unshareWorkspace: canShareWorkspace,
   },
+  // Decided when subscribing (the shield wraps `subscribe`, graphql/schema.ts); each event is decided on its own.
+  Subscription: {
+    noteEvents: canListNotes,
+  },
+  NoteEvent: authorizedByParent,
   Viewer: authorizedByParent,
   User: authorizedByParent,
   Note: authorizedByParent,

@@ -112,7 +112,10 @@ export const canCreateNote = entityRule("canCreateNote", async (_p, args, ctx) =
   return addNote ? true : forbidden("You may not add notes to this workspace.");
 });
 
-/** `notes(workspaceId)`: the workspace must be readable; the notes themselves are filtered by the resolver. */
+/**
+ * `notes(workspaceId)` and `noteEvents(workspaceId)`: the workspace must be readable (else
+ * NOT_FOUND); the notes themselves are filtered by the resolver, or decided at each event.
+ */
 export const canListNotes = entityRule("canListNotes", async (_p, args, ctx) => {
   authorizerOf(ctx);
   if (args.workspaceId !== undefined && args.workspaceId !== null) await readableWorkspace(ctx, args.workspaceId);

@@ -64,6 +64,7 @@ describe("DevHankoIssuer key storage", () => {
       sessionId: decodeJwt(token).session_id,
       email: "ada@example.com",
       issuedAt: decodeJwt(token).iat,
+      expiresAt: decodeJwt(token).exp,
     });
   });
 

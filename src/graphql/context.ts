@@ -5,6 +5,7 @@
  */
 import type { AuthzContext } from "../authz/context";
 import type { Logger } from "../common/logger";
+import type { NoteEventSource } from "../live/note-event-hub";
 import type { NoteService } from "../notes/note.service";
 import type { Written } from "../outbox/facts";
 import type { UserService } from "../users/user.service";
@@ -26,6 +27,13 @@ export interface RequestContext extends AuthzContext {
   logger: Logger;
   /** Set when a mutation answered before the PDP acknowledged its facts (`extensions.factsPending`). */
   factsPending?: boolean;
+  /** Live note events; present on WebSocket connections only (subscriptions). */
+  noteEvents?: NoteEventSource;
+  /**
+   * A subscription's context lives as long as the subscription: before each event it starts a
+   * new Authorizer and new loaders, so no decision or row is reused from an earlier event.
+   */
+  renewDecisions?(): void;
 }
 
 /** The value of a write; remembers for the response when its facts are still pending. */

@@ -43,6 +43,16 @@ export interface ContextBuilder {
   (request: FastifyRequest): Promise<RequestContext>;
   /** The request's verified caller (null without a token); computed once per request, shared with the context. */
   principalOf(request: FastifyRequest): Promise<Principal | null>;
+  /**
+   * The one way from a session token to a caller, for HTTP and WebSocket alike: verified,
+   * then recorded and synced on first sight. Rejects with the verifier's or first sight's error.
+   */
+  principalFromToken(token: string): Promise<Principal>;
+  /**
+   * The context of a long-lived operation (a subscription) for an already verified caller;
+   * `renewDecisions` starts a new Authorizer and new loaders (before each event).
+   */
+  forPrincipal(principal: Principal, logger: Logger): RequestContext;
 }
 
 export function createContextBuilder(deps: ContextDeps): ContextBuilder {
@@ -55,15 +65,12 @@ export function createContextBuilder(deps: ContextDeps): ContextBuilder {
     }
     return principal;
   };
-  const build = async (request: FastifyRequest): Promise<RequestContext> => {
-    const principal = await principalOf(request);
-    // The request's child logger: every line a resolver or the Authorizer writes carries `reqId`.
-    const logger = request.log as unknown as Logger;
-    return {
+  const contextFor = (principal: Principal | null, logger: Logger): RequestContext => {
+    const authorizerFor = (p: Principal) =>
+      new Authorizer({ permit: deps.permit, user: { userId: p.userId }, tenant: deps.tenant, logger, metrics: deps.metrics });
+    const context: RequestContext = {
       principal,
-      authorizer: principal
-        ? new Authorizer({ permit: deps.permit, user: { userId: principal.userId }, tenant: deps.tenant, logger, metrics: deps.metrics })
-        : null,
+      authorizer: principal ? authorizerFor(principal) : null,
       loaders: createLoaders(deps.services),
       listPlanner: deps.listPlanner,
       services: deps.services,
@@ -74,17 +81,29 @@ export function createContextBuilder(deps: ContextDeps): ContextBuilder {
       },
       logger,
     };
+    return context;
   };
-  return Object.assign(build, { principalOf });
+  const build = async (request: FastifyRequest): Promise<RequestContext> => {
+    // The request's child logger: every line a resolver or the Authorizer writes carries `reqId`.
+    return contextFor(await principalOf(request), request.log as unknown as Logger);
+  };
+  const forPrincipal = (principal: Principal, logger: Logger): RequestContext => {
+    const context = contextFor(principal, logger);
+    context.renewDecisions = () => {
+      const fresh = contextFor(principal, logger);
+      context.authorizer = fresh.authorizer;
+      context.loaders = fresh.loaders;
+    };
+    return context;
+  };
+  return Object.assign(build, { principalOf, principalFromToken: (token: string) => principalFromToken(token, deps), forPrincipal });
 }
 
 async function authenticate(request: FastifyRequest, deps: ContextDeps): Promise<Principal | null> {
   try {
     const token = extractSessionToken({ authorization: request.headers.authorization, cookie: request.headers.cookie });
     if (!token) return null;
-    const principal = await deps.verifier().verify(token);
-    await deps.firstSight.ensure(principal);
-    return principal;
+    return await principalFromToken(token, deps);
   } catch (error) {
     if (isAppError(error)) {
       const status = error.code === ErrorCode.UNAUTHENTICATED ? 401 : 503;
@@ -93,4 +112,10 @@ async function authenticate(request: FastifyRequest, deps: ContextDeps): Promise
     if (isDatabaseUnavailable(error)) throw databaseUnavailable(error);
     throw error;
   }
+}
+
+async function principalFromToken(token: string, deps: ContextDeps): Promise<Principal> {
+  const principal = await deps.verifier().verify(token);
+  await deps.firstSight.ensure(principal);
+  return principal;
 }

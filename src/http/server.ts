@@ -19,6 +19,8 @@ import type { Metrics } from "../common/metrics";
 import type { Config } from "../config";
 import type { RequestContext } from "../graphql/context";
 import { buildExecutableSchema } from "../graphql/schema";
+import type { NoteEventSource } from "../live/note-event-hub";
+import type { ContextBuilder } from "./context";
 import { registerExplorer, type ExplorerSignIn } from "./explorer";
 import { createFormatError } from "./format-error";
 import { complexityLimitPlugin, depthLimit } from "./graphql-limits";
@@ -26,6 +28,7 @@ import { registerRateLimit } from "./rate-limit";
 import { registerHankoWebhooks, type HankoWebhookDeps } from "./routes/hanko-webhooks";
 import { registerHealthRoutes } from "./routes/health";
 import { registerMetrics, type OutboxSources } from "./routes/metrics";
+import { attachSubscriptions } from "./subscriptions";
 import { registerTrustedDocuments } from "./trusted-documents";
 
 export interface ServerDeps {
@@ -34,7 +37,7 @@ export interface ServerDeps {
   buildContext: ((request: FastifyRequest) => Promise<RequestContext>) & {
     /** The verified caller of a request, shared with its context (the rate limit keys on it). */
     principalOf?(request: FastifyRequest): Promise<{ userId: string } | null>;
-  };
+  } & Partial<Pick<ContextBuilder, "principalFromToken" | "forPrincipal">>;
   database: { query(sql: string): Promise<unknown> };
   outbox: OutboxSources;
   metrics: Metrics;
@@ -46,6 +49,8 @@ export interface ServerDeps {
   hankoWebhooks?: HankoWebhookDeps;
   /** The schema to serve; by default the executable one, every field behind its rule. */
   schema?: GraphQLSchema;
+  /** GraphQL subscriptions over WebSocket on the same path, when given (needs `principalFromToken` and `forPrincipal`). */
+  subscriptions?: { noteEvents: NoteEventSource; clockToleranceSec(): number };
 }
 
 /** A client's `x-request-id` is kept when it looks like an id; anything else gets a new one. */
@@ -170,6 +175,26 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.addHook("onResponse", async (request, reply) => {
     if (request.url.startsWith("/graphql")) metrics.requests.observe({ status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
+
+  const { principalFromToken, forPrincipal } = deps.buildContext;
+  if (deps.subscriptions && principalFromToken && forPrincipal) {
+    const subscriptions = attachSubscriptions({
+      server: app.server,
+      path: "/graphql",
+      schema,
+      limits: config.subscriptions,
+      maxDepth: config.limits.maxDepth,
+      trustedDocuments: config.trustedDocuments,
+      principalFromToken,
+      contextFor: forPrincipal,
+      clockToleranceSec: deps.subscriptions.clockToleranceSec,
+      noteEvents: deps.subscriptions.noteEvents,
+      formatError: createFormatError(logger),
+      logger: logger.child({ component: "subscriptions" }),
+    });
+    // Upgraded sockets are not the HTTP server's connections any more: close() would not wait for them, nor end them.
+    app.addHook("preClose", () => subscriptions.close());
+  }
 
   if (config.explorer) registerExplorer(app, { graphqlPath: "/graphql", signIn: deps.explorerSignIn });
   return app;

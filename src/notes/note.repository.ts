@@ -4,6 +4,7 @@ import { NoteAttribute, Relation, Resource, workspaceRoleFromKey } from "../auth
 import type { WorkspaceRole } from "../workspaces/workspace-member.entity";
 import type { Position } from "../common/cursor";
 import { isUuid } from "../common/validation";
+import { execute } from "../db/sql";
 import { Note } from "./note.entity";
 
 /**
@@ -79,9 +80,15 @@ export class NoteRepository {
     return m.getRepository(Note).findOneByOrFail({ id });
   }
 
-  async delete(m: EntityManager, id: string): Promise<boolean> {
-    const result = await m.getRepository(Note).delete({ id });
-    return (result.affected ?? 0) > 0;
+  /** Deletes the note; returns what its row held (the attributes its last readers are decided on), or null. */
+  async delete(m: EntityManager, id: string): Promise<Pick<Note, "id" | "version" | "ownerId" | "workspaceId"> | null> {
+    const { rows } = await execute<{ id: string; version: number; owner_id: string; workspace_id: string | null }>(
+      m,
+      `DELETE FROM notes WHERE id = $1 RETURNING id, version, owner_id, workspace_id`,
+      [id],
+    );
+    const row = rows[0];
+    return row ? { id: row.id, version: row.version, ownerId: row.owner_id, workspaceId: row.workspace_id } : null;
   }
 
   findById(m: EntityManager, id: string): Promise<Note | null> {

@@ -5,6 +5,7 @@ import { recordFacts, type Written } from "../outbox/facts";
 import type { FactDelivery } from "../outbox/delivery";
 import { limitText, NOTE_BODY_MAX, NOTE_TITLE_MAX, requirePageSize, requireTrimmedText } from "../common/validation";
 import type { Note } from "./note.entity";
+import { announceNoteChange, NoteEventKind } from "./note-events";
 import type { NoteCandidates, NoteRepository } from "./note.repository";
 
 export interface NotePage {
@@ -46,6 +47,7 @@ export class NoteService {
     const { note, factIds } = await this.ds.transaction(async (m) => {
       const note = await this.notes.insert(m, { title, body, ownerId, workspaceId });
       const factIds = await recordFacts(m, [{ kind: "note.created", noteId: note.id, ownerId, workspaceId }]);
+      await announceNoteChange(m, NoteEventKind.CREATED, note);
       return { note, factIds };
     });
     return { value: note, factsPending: !(await this.facts.deliver(factIds)) };
@@ -59,7 +61,10 @@ export class NoteService {
     const expected = input.expectedVersion ?? null;
     return this.ds.transaction(async (m) => {
       const updated = await this.notes.update(m, id, change, expected);
-      if (updated) return updated;
+      if (updated) {
+        await announceNoteChange(m, NoteEventKind.UPDATED, updated);
+        return updated;
+      }
       const current = await this.notes.findById(m, id);
       if (!current) throw notFound("Note", id);
       throw conflict(`The note changed meanwhile: it is at version ${current.version}, not ${expected}.`, {
@@ -70,7 +75,9 @@ export class NoteService {
 
   async delete(id: string): Promise<Written<string>> {
     const factIds = await this.ds.transaction(async (m) => {
-      if (!(await this.notes.delete(m, id))) throw notFound("Note", id);
+      const deleted = await this.notes.delete(m, id);
+      if (!deleted) throw notFound("Note", id);
+      await announceNoteChange(m, NoteEventKind.DELETED, deleted);
       return recordFacts(m, [{ kind: "note.deleted", noteId: id }]);
     });
     return { value: id, factsPending: !(await this.facts.deliver(factIds)) };

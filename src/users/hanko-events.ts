@@ -18,6 +18,7 @@ import type { Logger } from "../common/logger";
 import { execute } from "../db/sql";
 import type { FactDelivery } from "../outbox/delivery";
 import { recordFacts, type Fact } from "../outbox/facts";
+import { announceNoteChange, NoteEventKind } from "../notes/note-events";
 
 export type HankoEventOutcome =
   | { handled: false; reason: "unknown_event" | "no_user_in_data" }
@@ -76,8 +77,13 @@ export class HankoEvents {
       await m.query(`UPDATE users SET deleted_at = now(), email = NULL, permit_sync_claimed_until = NULL WHERE id = $1`, [userId]);
       const facts: Fact[] = [];
       facts.push(...(await this.removeMemberships(m, userId)));
-      const notes = await execute<{ id: string }>(m, `DELETE FROM notes WHERE owner_id = $1 AND workspace_id IS NULL RETURNING id`, [userId]);
+      const notes = await execute<{ id: string; version: number }>(
+        m,
+        `DELETE FROM notes WHERE owner_id = $1 AND workspace_id IS NULL RETURNING id, version`,
+        [userId],
+      );
       facts.push(...notes.rows.map((n): Fact => ({ kind: "note.deleted", noteId: n.id })));
+      for (const n of notes.rows) await announceNoteChange(m, NoteEventKind.DELETED, { id: n.id, version: n.version, ownerId: userId, workspaceId: null });
       facts.push({ kind: "user.deleted", userId });
       return { handled: true, action: "user_deleted", factIds: await recordFacts(m, facts) };
     });

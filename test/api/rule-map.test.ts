@@ -16,8 +16,8 @@ beforeAll(async () => {
 });
 
 describe("the shield rule map", () => {
-  it("covers every Query and Mutation field", () => {
-    for (const root of ["Query", "Mutation"] as const) {
+  it("covers every Query, Mutation and Subscription field", () => {
+    for (const root of ["Query", "Mutation", "Subscription"] as const) {
       const type = schema.getType(root);
       const fields = isObjectType(type) ? Object.keys(type.getFields()) : [];
       const covered = Object.keys(ruleMap[root]);
@@ -29,10 +29,10 @@ describe("the shield rule map", () => {
 
   it("covers every object type of the schema", () => {
     const objectTypes = Object.values(schema.getTypeMap())
-      .filter((t) => isObjectType(t) && !t.name.startsWith("__") && t.name !== "Query" && t.name !== "Mutation")
+      .filter((t) => isObjectType(t) && !t.name.startsWith("__") && !["Query", "Mutation", "Subscription"].includes(t.name))
       .map((t) => t.name)
       .sort();
-    const covered = Object.keys(ruleMap).filter((k) => k !== "Query" && k !== "Mutation").sort();
+    const covered = Object.keys(ruleMap).filter((k) => !["Query", "Mutation", "Subscription"].includes(k)).sort();
     expect(covered).toEqual(objectTypes);
   });
 

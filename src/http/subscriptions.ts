@@ -1,0 +1,256 @@
+/**
+ * GraphQL subscriptions over WebSocket: the graphql-ws protocol (subprotocol
+ * `graphql-transport-ws`) on the same port and path as the HTTP endpoint.
+ *
+ * - ConnectionInit carries the session token (`{"authorization": "Bearer …"}`), or the upgrade
+ *   request has the `hanko` cookie; it goes through the same verifier and first sight as HTTP.
+ *   No or an invalid token closes with 4401; a payload that is not an object with 4400.
+ * - An open connection is closed with 4401 when its token expires (at `exp` plus the verifier's
+ *   clock tolerance) and when its session no longer verifies (checked every
+ *   `sessionRecheckMs`, which with `HANKO_SESSION_CHECK=remote` asks Hanko: revocation).
+ * - Limits: connections per user (one more: 4403), subscriptions per connection (one more:
+ *   an Error message with RATE_LIMITED, the socket stays open), message size (`maxPayload`:
+ *   1009), handshake time (4408). graphql-ws closes with 4400 on a malformed message, 4401 on
+ *   a Subscribe before ConnectionAck and 4429 on a second ConnectionInit.
+ * - Only subscriptions run here (queries and mutations go over HTTP, with its rate limits and
+ *   cost limits); the depth limit and the trusted documents apply as on HTTP.
+ */
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type ExecutionResult, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
+import { CloseCode, GRAPHQL_TRANSPORT_WS_PROTOCOL, type Context as WsContext, type SubscribePayload } from "graphql-ws";
+import { useServer, type Extra } from "graphql-ws/use/ws";
+import { WebSocketServer, type WebSocket } from "ws";
+import { extractSessionToken } from "../auth/extract-token";
+import type { Principal } from "../auth/principal";
+import { ErrorCode, isAppError } from "../common/errors";
+import type { Logger } from "../common/logger";
+import type { SubscriptionsConfig, TrustedDocuments } from "../config";
+import type { RequestContext } from "../graphql/context";
+import type { NoteEventSource } from "../live/note-event-hub";
+import { depthLimit } from "./graphql-limits";
+import { resolveTrustedDocument } from "./trusted-documents";
+
+export interface SubscriptionServerDeps {
+  server: Server;
+  path: string;
+  schema: GraphQLSchema;
+  limits: SubscriptionsConfig;
+  maxDepth: number;
+  trustedDocuments?: TrustedDocuments;
+  /** The one way from a token to a caller (http/context.ts). */
+  principalFromToken(token: string): Promise<Principal>;
+  /** A subscription's context for a verified caller (http/context.ts). */
+  contextFor(principal: Principal, logger: Logger): RequestContext;
+  /** The verifier's clock tolerance on `exp`, in seconds (read when a connection opens). */
+  clockToleranceSec(): number;
+  noteEvents: NoteEventSource;
+  formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
+  logger: Logger;
+}
+
+export interface SubscriptionServer {
+  /** Open connections that completed ConnectionInit. */
+  readonly connections: number;
+  /** Closes every connection (1001, going away) and stops accepting new ones. */
+  close(): Promise<void>;
+}
+
+interface Connection {
+  principal: Principal;
+  token: string;
+  logger: Logger;
+  timers: NodeJS.Timeout[];
+}
+
+type ConnectionContext = WsContext<Record<string, unknown> | undefined, Extra>;
+
+/** Close codes of the contract that graphql-ws has no name for. */
+const CLOSE_INTERNAL = CloseCode.InternalServerError;
+
+/** setTimeout's longest delay; a later expiry is re-armed when it comes. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+export function attachSubscriptions(deps: SubscriptionServerDeps): SubscriptionServer {
+  const { limits, logger } = deps;
+  const connections = new WeakMap<WebSocket, Connection>();
+  const perUser = new Map<string, number>();
+  let open = 0;
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: limits.maxMessageBytes,
+    // graphql-ws closes a socket without its subprotocol with 4406 itself.
+    handleProtocols: (protocols) => (protocols.has(GRAPHQL_TRANSPORT_WS_PROTOCOL) ? GRAPHQL_TRANSPORT_WS_PROTOCOL : false),
+  });
+  // A client error (an oversized frame) ends that socket only.
+  wss.on("connection", (socket) => socket.on("error", (error) => logger.debug({ err: error }, "websocket client error")));
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const pathname = new URL(request.url ?? "/", "http://localhost").pathname;
+    if (pathname !== deps.path) {
+      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit("connection", ws, request));
+  };
+  deps.server.on("upgrade", onUpgrade);
+
+  const closeWith = (ctx: ConnectionContext, code: number, reason: string): false => {
+    ctx.extra.socket.close(code, reason);
+    return false;
+  };
+
+  const release = (socket: WebSocket) => {
+    const connection = connections.get(socket);
+    if (!connection) return;
+    connections.delete(socket);
+    open -= 1;
+    connection.timers.forEach(clearTimeout);
+    const left = (perUser.get(connection.principal.userId) ?? 1) - 1;
+    if (left > 0) perUser.set(connection.principal.userId, left);
+    else perUser.delete(connection.principal.userId);
+  };
+
+  /** Ends the connection when its token expires, and whenever its session stops verifying. */
+  const watch = (socket: WebSocket, connection: Connection) => {
+    const { principal } = connection;
+    if (principal.expiresAt !== undefined) {
+      const closeAt = (principal.expiresAt + deps.clockToleranceSec()) * 1000;
+      const arm = () => {
+        const wait = closeAt - Date.now();
+        if (wait <= 0) return socket.close(CloseCode.Unauthorized, "The session token has expired");
+        connection.timers.push(setTimeout(arm, Math.min(wait, MAX_TIMER_MS)));
+      };
+      arm();
+    }
+    const recheck = async () => {
+      try {
+        await deps.principalFromToken(connection.token);
+      } catch (error) {
+        if (isAppError(error) && error.code === ErrorCode.UNAUTHENTICATED) {
+          connection.logger.info({ reason: error.extensions.reason }, "websocket session ended");
+          socket.close(CloseCode.Unauthorized, "The session has ended");
+          return;
+        }
+        // Hanko or the database did not answer: the events stay checked one by one; asked again at the next round.
+        connection.logger.warn({ err: error }, "websocket session could not be re-verified; keeping the connection");
+      }
+      if (connections.has(socket)) connection.timers.push(setTimeout(() => void recheck(), limits.sessionRecheckMs));
+    };
+    connection.timers.push(setTimeout(() => void recheck(), limits.sessionRecheckMs));
+  };
+
+  const format = (errors: readonly GraphQLError[]) => errors.map((error) => deps.formatError(error.toJSON(), error));
+
+  const disposable = useServer<Record<string, unknown> | undefined>(
+    {
+      schema: deps.schema,
+      connectionInitWaitTimeout: limits.handshakeTimeoutMs,
+      onConnect: async (ctx) => {
+        const params: unknown = ctx.connectionParams;
+        // graphql-ws accepts an array as an "object"; the contract does not.
+        if (Array.isArray(params)) return closeWith(ctx, CloseCode.BadRequest, "The ConnectionInit payload must be an object");
+        const authorization = (params as { authorization?: unknown } | undefined)?.authorization;
+        if (authorization !== undefined && typeof authorization !== "string") {
+          return closeWith(ctx, CloseCode.BadRequest, "authorization must be a string");
+        }
+        let token: string | undefined;
+        try {
+          token = extractSessionToken({ authorization, cookie: ctx.extra.request.headers.cookie });
+        } catch {
+          return closeWith(ctx, CloseCode.Unauthorized, "The authorization must be a Bearer token");
+        }
+        if (!token) return closeWith(ctx, CloseCode.Unauthorized, "A valid Hanko session is required");
+        let principal: Principal;
+        try {
+          principal = await deps.principalFromToken(token);
+        } catch (error) {
+          if (isAppError(error) && error.code === ErrorCode.UNAUTHENTICATED) return closeWith(ctx, CloseCode.Unauthorized, "Unauthorized");
+          logger.warn({ err: error }, "websocket connection could not be authenticated");
+          const code = isAppError(error) ? error.code : "INTERNAL_SERVER_ERROR";
+          return closeWith(ctx, CLOSE_INTERNAL, code);
+        }
+        const socket = ctx.extra.socket;
+        if (socket.readyState !== socket.OPEN) return false;
+        const held = perUser.get(principal.userId) ?? 0;
+        if (held >= limits.maxConnectionsPerUser) {
+          return closeWith(ctx, CloseCode.Forbidden, `At most ${limits.maxConnectionsPerUser} connections per user`);
+        }
+        perUser.set(principal.userId, held + 1);
+        open += 1;
+        const connection: Connection = { principal, token, logger: logger.child({ user: principal.userId }), timers: [] };
+        connections.set(socket, connection);
+        socket.once("close", () => release(socket));
+        watch(socket, connection);
+        return true;
+      },
+      onSubscribe: (ctx, _id, payload) => {
+        const connection = connections.get(ctx.extra.socket);
+        if (!connection) return [new GraphQLError("Unauthorized", { extensions: { code: ErrorCode.UNAUTHENTICATED } })];
+        // This Subscribe is already counted among the connection's subscriptions.
+        if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerConnection) {
+          return [
+            new GraphQLError(`At most ${limits.maxSubscriptionsPerConnection} subscriptions per connection.`, {
+              extensions: { code: ErrorCode.RATE_LIMITED },
+            }),
+          ];
+        }
+        const document = documentOf(payload, deps);
+        if (!("kind" in document)) return document;
+        const errors = validate(deps.schema, document, [...specifiedRules, depthLimit(deps.maxDepth)]);
+        if (errors.length > 0) return errors.map((e) => withCode(e, "GRAPHQL_VALIDATION_FAILED"));
+        const operations = document.definitions.filter((d) => d.kind === "OperationDefinition");
+        const operation = payload.operationName ? operations.find((o) => o.name?.value === payload.operationName) : operations.length === 1 ? operations[0] : undefined;
+        if (!operation) return [new GraphQLError("Name the operation to run.", { extensions: { code: "BAD_REQUEST" } })];
+        if (operation.operation !== "subscription") {
+          return [new GraphQLError("Only subscriptions run over WebSocket; send queries and mutations over HTTP.", { extensions: { code: "BAD_REQUEST" } })];
+        }
+        return {
+          schema: deps.schema,
+          document,
+          operationName: payload.operationName ?? undefined,
+          variableValues: payload.variables ?? undefined,
+          contextValue: { ...deps.contextFor(connection.principal, connection.logger), noteEvents: deps.noteEvents },
+        };
+      },
+      onNext: (_ctx, _id, _payload, _args, result: ExecutionResult) =>
+        result.errors ? { ...result, errors: format(result.errors) } : undefined,
+      onError: (_ctx, _id, _payload, errors) => format(errors),
+      onClose: (ctx) => release(ctx.extra.socket),
+    },
+    wss,
+  );
+
+  return {
+    get connections() {
+      return open;
+    },
+    async close() {
+      deps.server.off("upgrade", onUpgrade);
+      await disposable.dispose();
+    },
+  };
+}
+
+/** The operation's document: parsed text, the trusted one when a manifest is configured, or the errors to answer with. */
+function documentOf(payload: SubscribePayload, deps: Pick<SubscriptionServerDeps, "trustedDocuments">): DocumentNode | GraphQLError[] {
+  let text = payload.query;
+  if (deps.trustedDocuments) {
+    const resolution = resolveTrustedDocument(deps.trustedDocuments, payload as unknown as Record<string, unknown>);
+    if (resolution === null || !("query" in resolution) || resolution.query === undefined) {
+      const refusal = resolution ?? { code: ErrorCode.UNTRUSTED_DOCUMENT, message: "This server runs trusted documents only." };
+      return [new GraphQLError(refusal.message, { extensions: { code: refusal.code } })];
+    }
+    text = resolution.query;
+  }
+  try {
+    return parse(text);
+  } catch (error) {
+    return [withCode(error instanceof GraphQLError ? error : new GraphQLError(String(error)), "GRAPHQL_PARSE_FAILED")];
+  }
+}
+
+function withCode(error: GraphQLError, code: string): GraphQLError {
+  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { ...error.extensions, code } });
+}

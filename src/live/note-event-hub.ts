@@ -1,0 +1,196 @@
+/**
+ * Live note events on one replica. A dedicated connection LISTENs for the changes every
+ * replica announces in its write transactions (notes/note-events.ts); the changes that arrive
+ * together are handled as one batch:
+ *
+ *   1. the rows of created and updated notes are loaded in one query (a deleted note is
+ *      decided on the row as the delete saw it, carried by the notification);
+ *   2. `get` on each note is decided for every subscriber on this replica it could reach, in
+ *      ONE bulk PDP call (one check per user and note, shared by that user's subscriptions);
+ *   3. each subscriber receives the events it may read, in commit order.
+ *
+ * If the PDP cannot decide, nothing of that batch is delivered: every subscriber it could
+ * have reached gets an AUTHZ_UNAVAILABLE error on its stream instead, and stays subscribed.
+ */
+import { FixedBuffer, Repeater } from "@repeaterjs/repeater";
+import type { NoteReadCheck, NoteReadDecider } from "../authz/note-events";
+import { isAppError } from "../common/errors";
+import type { Logger } from "../common/logger";
+import { listen, type Listener } from "../db/listen";
+import type { Note } from "../notes/note.entity";
+import { NOTE_CHANGES_CHANNEL, NoteEventKind, parseNoteChange, type NoteChange } from "../notes/note-events";
+
+export interface NoteEvent {
+  kind: NoteEventKind;
+  noteId: string;
+  /** The version of the note delivered (for DELETED, its last version). */
+  version: number;
+  /** The note as loaded after the change; null for DELETED. */
+  note: Note | null;
+  at: Date;
+}
+
+/** What a subscription's stream yields: an event, or the error that stands for an undeliverable one. */
+export type NoteEventDelivery = { event: NoteEvent } | { error: Error };
+
+export interface NoteEventFilter {
+  userId: string;
+  /** Only this workspace's notes; null for every note the user may read. */
+  workspaceId: string | null;
+}
+
+export interface NoteEventSource {
+  /** A stream of the events the user may read, from now on, until it is returned. */
+  stream(filter: NoteEventFilter): AsyncIterableIterator<NoteEventDelivery>;
+}
+
+export interface NoteEventHubOptions {
+  databaseUrl: string;
+  /** Loads notes by id (one query for a batch). */
+  loadNotes(ids: readonly string[]): Promise<Note[]>;
+  decide: NoteReadDecider;
+  logger: Logger;
+  /** Events a subscriber may have waiting before it is ended as too slow (default 1000). */
+  bufferSize?: number;
+  /** Observes each batch: changes handled, checks sent, time from the first commit to delivery. */
+  onBatch?(stats: { changes: number; checks: number; pdpCalls: number }): void;
+}
+
+interface Subscriber extends NoteEventFilter {
+  push(delivery: NoteEventDelivery): void;
+}
+
+/** Changes handled in one batch at most; more wait for the next. */
+const MAX_BATCH = 500;
+
+export class NoteEventHub implements NoteEventSource {
+  private readonly subscribers = new Set<Subscriber>();
+  private readonly pending: NoteChange[] = [];
+  private scheduled = false;
+  private pumping: Promise<void> | null = null;
+  private listener: Listener | null = null;
+
+  constructor(private readonly options: NoteEventHubOptions) {}
+
+  /** Starts listening; resolves once notifications are received. */
+  async start(): Promise<void> {
+    this.listener = listen({
+      databaseUrl: this.options.databaseUrl,
+      channel: NOTE_CHANGES_CHANNEL,
+      logger: this.options.logger,
+      onNotification: (payload) => this.receive(payload),
+      onReconnect: () => this.options.logger.warn({ subscribers: this.subscribers.size }, "note events announced while the listener was away were missed"),
+    });
+    await this.listener.ready;
+  }
+
+  async stop(): Promise<void> {
+    await this.listener?.close();
+    this.listener = null;
+    await this.pumping;
+  }
+
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
+  stream(filter: NoteEventFilter): AsyncIterableIterator<NoteEventDelivery> {
+    return new Repeater<NoteEventDelivery>(async (push, stop) => {
+      const subscriber: Subscriber = {
+        userId: filter.userId,
+        workspaceId: filter.workspaceId,
+        push: (delivery) => {
+          // A full buffer means the client does not read: end its stream rather than grow without bound.
+          push(delivery).catch((error: unknown) => stop(error instanceof Error ? error : new Error(String(error))));
+        },
+      };
+      this.subscribers.add(subscriber);
+      await stop;
+      this.subscribers.delete(subscriber);
+    }, new FixedBuffer(this.options.bufferSize ?? 1000));
+  }
+
+  private receive(payload: string | undefined): void {
+    const change = parseNoteChange(payload);
+    if (!change) {
+      this.options.logger.warn({ channel: NOTE_CHANGES_CHANNEL }, "ignored a note change notification that is not one");
+      return;
+    }
+    if (this.subscribers.size === 0) return;
+    this.pending.push(change);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // Notifications that arrive in the same read are handled together.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pumping ??= this.pump().finally(() => (this.pumping = null));
+    });
+  }
+
+  /** Handles the pending changes batch by batch, in order; changes arriving meanwhile join the next batch. */
+  private async pump(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, MAX_BATCH);
+      try {
+        await this.dispatch(batch);
+      } catch (error) {
+        this.options.logger.error({ err: error, changes: batch.length }, "note events could not be dispatched");
+      }
+    }
+  }
+
+  private async dispatch(batch: NoteChange[]): Promise<void> {
+    const subscribers = [...this.subscribers];
+    if (subscribers.length === 0) return;
+    // Created and updated notes as stored now (a deleted one is skipped: its DELETED event follows).
+    const loadIds = [...new Set(batch.filter((c) => c.kind !== NoteEventKind.DELETED).map((c) => c.noteId))];
+    let rows: Map<string, Note>;
+    try {
+      rows = new Map((loadIds.length > 0 ? await this.options.loadNotes(loadIds) : []).map((n) => [n.id, n]));
+    } catch (error) {
+      this.options.logger.error({ err: error, changes: batch.length }, "note events could not load their notes");
+      return;
+    }
+    const events: { event: NoteEvent; subject: NoteReadCheck["note"]; reach: Subscriber[] }[] = [];
+    for (const change of batch) {
+      const note = change.kind === NoteEventKind.DELETED ? null : rows.get(change.noteId);
+      if (note === undefined) continue;
+      const subject = note ?? { id: change.noteId, ownerId: change.ownerId, workspaceId: change.workspaceId };
+      const reach = subscribers.filter((s) => s.workspaceId === null || s.workspaceId === subject.workspaceId);
+      if (reach.length === 0) continue;
+      const version = note ? note.version : change.version;
+      events.push({ event: { kind: change.kind, noteId: change.noteId, version, note, at: change.at }, subject, reach });
+    }
+    if (events.length === 0) return;
+
+    // One check per (user, note): a user's subscriptions share it.
+    const checks: NoteReadCheck[] = [];
+    const index = new Map<string, number>();
+    const keyOf = (userId: string, noteId: string) => `${userId} ${noteId}`;
+    for (const { subject, reach } of events) {
+      for (const s of reach) {
+        const key = keyOf(s.userId, subject.id);
+        if (index.has(key)) continue;
+        index.set(key, checks.length);
+        checks.push({ userId: s.userId, note: subject });
+      }
+    }
+    let decisions: boolean[];
+    try {
+      decisions = await this.options.decide(checks);
+    } catch (error) {
+      const unavailable = isAppError(error) ? error : new Error("note events could not be authorized");
+      const reached = new Set(events.flatMap((e) => e.reach));
+      for (const s of reached) s.push({ error: unavailable });
+      this.options.onBatch?.({ changes: batch.length, checks: checks.length, pdpCalls: 1 });
+      return;
+    }
+    this.options.onBatch?.({ changes: batch.length, checks: checks.length, pdpCalls: 1 });
+    for (const { event, subject, reach } of events) {
+      for (const s of reach) {
+        // Only a subscriber still subscribed: one that left while the batch was decided gets nothing.
+        if (decisions[index.get(keyOf(s.userId, subject.id))!] && this.subscribers.has(s)) s.push({ event });
+      }
+    }
+  }
+}

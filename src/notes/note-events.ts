@@ -1,0 +1,59 @@
+/**
+ * Announcing committed note changes to every replica: a PostgreSQL `NOTIFY` sent inside the
+ * write's own transaction, so PostgreSQL delivers it only if the transaction commits (a
+ * rolled-back write announces nothing) and in commit order. The payload is small (ids, kind,
+ * version, time; NOTIFY allows 8000 bytes): each replica loads the rows it needs itself.
+ *
+ * A DELETED change also carries the row's last owner and workspace, read from the deleted row
+ * in that transaction: they are the attributes its authorization check needs once the row is gone.
+ */
+import type { EntityManager } from "typeorm";
+import { isUuid } from "../common/validation";
+import type { Note } from "./note.entity";
+
+export const NOTE_CHANGES_CHANNEL = "note_changes";
+
+export const NoteEventKind = {
+  CREATED: "CREATED",
+  UPDATED: "UPDATED",
+  DELETED: "DELETED",
+} as const;
+export type NoteEventKind = (typeof NoteEventKind)[keyof typeof NoteEventKind];
+
+export interface NoteChange {
+  kind: NoteEventKind;
+  noteId: string;
+  /** The note's version after the change (for DELETED, its last version). */
+  version: number;
+  /** The row's owner and workspace after the change (for DELETED, before it). */
+  ownerId: string;
+  workspaceId: string | null;
+  /** When the change was made (just before its commit). */
+  at: Date;
+}
+
+type ChangedRow = Pick<Note, "id" | "version" | "ownerId" | "workspaceId">;
+
+/** Sends the change on the transaction of `m`; PostgreSQL delivers it at commit, or never. */
+export async function announceNoteChange(m: EntityManager, kind: NoteEventKind, row: ChangedRow): Promise<void> {
+  const payload = { k: kind, id: row.id, v: row.version, o: row.ownerId, w: row.workspaceId, at: Date.now() };
+  await m.query(`SELECT pg_notify($1, $2)`, [NOTE_CHANGES_CHANNEL, JSON.stringify(payload)]);
+}
+
+/** The change a notification announces, or null when the payload is not one of ours. */
+export function parseNoteChange(payload: string | undefined): NoteChange | null {
+  if (!payload) return null;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(payload);
+  } catch {
+    return null;
+  }
+  if (typeof raw !== "object" || raw === null) return null;
+  const { k, id, v, o, w, at } = raw as Record<string, unknown>;
+  if (typeof k !== "string" || !(k in NoteEventKind)) return null;
+  if (typeof id !== "string" || !isUuid(id) || typeof o !== "string" || !isUuid(o)) return null;
+  if (!(w === null || (typeof w === "string" && isUuid(w)))) return null;
+  if (!Number.isInteger(v) || typeof at !== "number" || !Number.isFinite(at)) return null;
+  return { kind: k as NoteEventKind, noteId: id, version: v as number, ownerId: o, workspaceId: w, at: new Date(at) };
+}
