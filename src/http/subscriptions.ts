@@ -83,8 +83,6 @@ export function attachSubscriptions(deps: SubscriptionServerDeps): SubscriptionS
     // graphql-ws closes a socket without its subprotocol with 4406 itself.
     handleProtocols: (protocols) => (protocols.has(GRAPHQL_TRANSPORT_WS_PROTOCOL) ? GRAPHQL_TRANSPORT_WS_PROTOCOL : false),
   });
-  // A client error (an oversized frame) ends that socket only.
-  wss.on("connection", (socket) => socket.on("error", (error) => logger.debug({ err: error }, "websocket client error")));
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const pathname = new URL(request.url ?? "/", "http://localhost").pathname;
@@ -221,6 +219,13 @@ export function attachSubscriptions(deps: SubscriptionServerDeps): SubscriptionS
     },
     wss,
   );
+
+  // A socket error is the client's (an oversized or malformed frame): ws has already closed that
+  // socket with the matching code (1009, 1002). graphql-ws would report it on the console as its own.
+  wss.on("connection", (socket) => {
+    socket.removeAllListeners("error");
+    socket.on("error", (error) => logger.debug({ err: error }, "websocket closed for a client error"));
+  });
 
   return {
     get connections() {
