@@ -130,6 +130,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       databaseUrl: embedded.databaseUrl,
       loadNotes: (ids) => services.notes.findByIds(ids),
       decide: createNoteReadDecider({ permit: guardedPermit, tenant: config.permit.tenant, logger, metrics }),
+      awaitFacts: (factIds) => delivery.deliver(factIds),
       logger: logger.child({ component: "note-events" }),
     });
     await noteEvents.start();

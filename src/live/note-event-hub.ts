@@ -3,7 +3,8 @@
  * replica announces in its write transactions (notes/note-events.ts); the changes that arrive
  * together are handled as one batch:
  *
- *   1. the rows of created and updated notes are loaded in one query (a deleted note is
+ *   1. once the PDP has the facts the changes recorded (a new note's tuple to its workspace),
+ *      the rows of created and updated notes are loaded in one query (a deleted note is
  *      decided on the row as the delete saw it, carried by the notification);
  *   2. `get` on each note is decided for every subscriber on this replica it could reach, in
  *      ONE bulk PDP call (one check per user and note, shared by that user's subscriptions);
@@ -49,6 +50,11 @@ export interface NoteEventHubOptions {
   /** Loads notes by id (one query for a batch). */
   loadNotes(ids: readonly string[]): Promise<Note[]>;
   decide: NoteReadDecider;
+  /**
+   * Waits until these facts are acknowledged by the PDP (or a bound passes): a change is
+   * decided on the facts it recorded (outbox/delivery.ts#deliver).
+   */
+  awaitFacts(factIds: string[]): Promise<boolean>;
   logger: Logger;
   /** Events a subscriber may have waiting before it is ended as too slow (default 1000). */
   bufferSize?: number;
@@ -130,7 +136,7 @@ export class NoteEventHub implements NoteEventSource {
   /** Handles the pending changes batch by batch, in order; changes arriving meanwhile join the next batch. */
   private async pump(): Promise<void> {
     while (this.pending.length > 0) {
-      const batch = this.pending.splice(0, MAX_BATCH);
+      const batch = this.pending.splice(0, nextBatchSize(this.pending));
       try {
         await this.dispatch(batch);
       } catch (error) {
@@ -140,8 +146,13 @@ export class NoteEventHub implements NoteEventSource {
   }
 
   private async dispatch(batch: NoteChange[]): Promise<void> {
+    if (this.subscribers.size === 0) return;
+    const factIds = batch.flatMap((c) => c.factIds);
+    if (factIds.length > 0 && !(await this.options.awaitFacts(factIds).catch(() => false))) {
+      // Decided anyway: without the facts the PDP can only deny more, never allow more.
+      this.options.logger.warn({ facts: factIds.length }, "note events decided before the PDP acknowledged their facts");
+    }
     const subscribers = [...this.subscribers];
-    if (subscribers.length === 0) return;
     // Created and updated notes as stored now (a deleted one is skipped: its DELETED event follows).
     const loadIds = [...new Set(batch.filter((c) => c.kind !== NoteEventKind.DELETED).map((c) => c.noteId))];
     let rows: Map<string, Note>;
@@ -193,4 +204,22 @@ export class NoteEventHub implements NoteEventSource {
       }
     }
   }
+}
+
+/**
+ * How many of the pending changes form the next batch: at most MAX_BATCH, and never a change
+ * that waits for facts together with a deletion. A deletion is decided on what the PDP knows
+ * before the deletion's own facts reach it (its readers through a workspace role need the note's
+ * tuple, which the delete removes), so it must not wait behind another change's facts.
+ */
+function nextBatchSize(pending: readonly NoteChange[]): number {
+  let waits = false;
+  let deletes = false;
+  for (let i = 0; i < Math.min(pending.length, MAX_BATCH); i++) {
+    const change = pending[i]!;
+    waits ||= change.factIds.length > 0;
+    deletes ||= change.kind === NoteEventKind.DELETED;
+    if (waits && deletes) return Math.max(i, 1);
+  }
+  return Math.min(pending.length, MAX_BATCH);
 }

@@ -30,13 +30,22 @@ export interface NoteChange {
   workspaceId: string | null;
   /** When the change was made (just before its commit). */
   at: Date;
+  /**
+   * The facts (outbox ids) the PDP needs before this change can be decided, e.g. a new note's
+   * tuple to its workspace: readers through a workspace role are decided once they are delivered.
+   */
+  factIds: string[];
 }
 
 type ChangedRow = Pick<Note, "id" | "version" | "ownerId" | "workspaceId">;
 
-/** Sends the change on the transaction of `m`; PostgreSQL delivers it at commit, or never. */
-export async function announceNoteChange(m: EntityManager, kind: NoteEventKind, row: ChangedRow): Promise<void> {
-  const payload = { k: kind, id: row.id, v: row.version, o: row.ownerId, w: row.workspaceId, at: Date.now() };
+/**
+ * Sends the change on the transaction of `m`; PostgreSQL delivers it at commit, or never.
+ * `factIds`: the facts of this transaction the decision must wait for (none for a delete, whose
+ * readers are those of the note as it was: it is decided before its facts reach the PDP, if it can).
+ */
+export async function announceNoteChange(m: EntityManager, kind: NoteEventKind, row: ChangedRow, factIds: readonly string[] = []): Promise<void> {
+  const payload = { k: kind, id: row.id, v: row.version, o: row.ownerId, w: row.workspaceId, at: Date.now(), f: factIds };
   await m.query(`SELECT pg_notify($1, $2)`, [NOTE_CHANGES_CHANNEL, JSON.stringify(payload)]);
 }
 
@@ -50,10 +59,12 @@ export function parseNoteChange(payload: string | undefined): NoteChange | null 
     return null;
   }
   if (typeof raw !== "object" || raw === null) return null;
-  const { k, id, v, o, w, at } = raw as Record<string, unknown>;
+  const { k, id, v, o, w, at, f } = raw as Record<string, unknown>;
   if (typeof k !== "string" || !(k in NoteEventKind)) return null;
   if (typeof id !== "string" || !isUuid(id) || typeof o !== "string" || !isUuid(o)) return null;
   if (!(w === null || (typeof w === "string" && isUuid(w)))) return null;
   if (!Number.isInteger(v) || typeof at !== "number" || !Number.isFinite(at)) return null;
-  return { kind: k as NoteEventKind, noteId: id, version: v as number, ownerId: o, workspaceId: w, at: new Date(at) };
+  const factIds = f === undefined ? [] : f;
+  if (!Array.isArray(factIds) || !factIds.every((x) => typeof x === "string" && /^\d{1,19}$/.test(x))) return null;
+  return { kind: k as NoteEventKind, noteId: id, version: v as number, ownerId: o, workspaceId: w, at: new Date(at), factIds: factIds as string[] };
 }

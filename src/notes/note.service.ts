@@ -47,7 +47,7 @@ export class NoteService {
     const { note, factIds } = await this.ds.transaction(async (m) => {
       const note = await this.notes.insert(m, { title, body, ownerId, workspaceId });
       const factIds = await recordFacts(m, [{ kind: "note.created", noteId: note.id, ownerId, workspaceId }]);
-      await announceNoteChange(m, NoteEventKind.CREATED, note);
+      await announceNoteChange(m, NoteEventKind.CREATED, note, factIds);
       return { note, factIds };
     });
     return { value: note, factsPending: !(await this.facts.deliver(factIds)) };

@@ -1,0 +1,166 @@
+/**
+ * Every event is decided again, for each subscriber, by the PDP at that moment: a role taken
+ * away in Permit, an unshare, or a policy where `user` reads only its own notes (applied at
+ * run time, as in Permit's dashboard) stops the next event. With the PDP unreachable nothing
+ * is delivered unchecked: the stream gets AUTHZ_UNAVAILABLE and the socket stays open.
+ */
+import type { Permit } from "permitio";
+import { CreateNoteDocument, CreateWorkspaceDocument, DeleteNoteDocument, MeDocument, ShareWorkspaceDocument, UnshareWorkspaceDocument, UpdateNoteDocument } from "../generated/graphql";
+import { NoteEventKind, announceNoteChange } from "../../src/notes/note-events";
+import { NoteRepository } from "../../src/notes/note.repository";
+import type { TestApi } from "../support/api";
+import { permitAdmin } from "../support/permit";
+import { startApiBehindProxy, type ApiBehindProxy } from "../support/policy-pdp";
+import { connect, NOTE_EVENTS, subscribe, waitFor, type NoteEventsResult, type Subscription, type WsConnection } from "../support/subscriptions";
+
+let setup: ApiBehindProxy;
+let api: TestApi;
+let permit: Permit;
+const tokens: Record<string, string> = {};
+const ids: Record<string, string> = {};
+let workspaceId: string;
+const connections: WsConnection[] = [];
+
+beforeAll(async () => {
+  setup = await startApiBehindProxy("test_subscriptions_policy", { PERMIT_TIMEOUT_MS: "800", PDP_BREAKER_COOLDOWN_MS: "100" });
+  api = setup.api;
+  permit = permitAdmin({ apiKey: "test_subscriptions_policy", pdpUrl: setup.pdp.url, apiUrl: setup.pdp.url });
+  for (const name of ["alice", "bob", "carol", "dave", "erin"]) {
+    tokens[name] = await api.token(`${name}@example.com`);
+    ids[name] = (await api.gql(MeDocument, {}, tokens[name])).data!.me.id;
+  }
+  await permit.api.users.update(ids.bob!, { attributes: { plan: "premium" } });
+  const created = await api.gql(CreateWorkspaceDocument, { input: { name: "Launch" } }, tokens.bob);
+  if (!created.data) throw new Error(`createWorkspace: ${JSON.stringify(created.errors)}`);
+  workspaceId = created.data.createWorkspace.id;
+  const shared = await api.gql(ShareWorkspaceDocument, { workspaceId, email: "alice@example.com", role: "VIEWER" }, tokens.bob);
+  if (shared.errors) throw new Error(`shareWorkspace: ${JSON.stringify(shared.errors)}`);
+});
+afterEach(async () => {
+  setup.proxy.mode = "forward";
+  await Promise.all(connections.splice(0).map((c) => c.dispose()));
+  await waitFor(() => api.noteEvents.subscriberCount === 0, 5000, "subscriptions to end");
+});
+afterAll(() => setup.stop());
+
+async function listen(name: string, variables: Record<string, unknown> = {}): Promise<Subscription<NoteEventsResult>> {
+  const connection = connect(api.url, tokens[name]!);
+  connections.push(connection);
+  await connection.acknowledged;
+  const before = api.noteEvents.subscriberCount;
+  const events = subscribe<NoteEventsResult>(connection.client, NOTE_EVENTS, variables);
+  await waitFor(() => api.noteEvents.subscriberCount === before + 1);
+  return events;
+}
+
+const createNote = async (name: string, title: string, inWorkspace?: string) => {
+  const res = await api.gql(CreateNoteDocument, { input: { title, workspaceId: inWorkspace } }, tokens[name]);
+  if (!res.data) throw new Error(`createNote: ${JSON.stringify(res.errors)}`);
+  return res.data.createNote;
+};
+
+const update = async (name: string, id: string, title: string) => {
+  const res = await api.gql(UpdateNoteDocument, { id, input: { title } }, tokens[name]);
+  if (res.errors) throw new Error(`updateNote: ${JSON.stringify(res.errors)}`);
+};
+
+const noteIdOf = async (events: Subscription<NoteEventsResult>) => {
+  const result = await events.next();
+  expect(result.errors).toBeUndefined();
+  return result.data!.noteEvents.noteId;
+};
+
+describe("under the default policy", () => {
+  it("stops a subscriber's events once their role is taken away in Permit, while others keep theirs", async () => {
+    const dave = await listen("dave");
+    const erin = await listen("erin");
+    const note = await createNote("bob", "before");
+    expect(await noteIdOf(dave)).toBe(note.id);
+    expect(await noteIdOf(erin)).toBe(note.id);
+
+    await permit.api.users.unassignRole({ user: ids.dave!, role: "user", tenant: "default" });
+    await update("bob", note.id, "after");
+    expect(await noteIdOf(erin)).toBe(note.id);
+    await dave.expectNothingFor(300);
+    await permit.api.users.assignRole({ user: ids.dave!, role: "user", tenant: "default" });
+  });
+});
+
+describe("PDP unavailable", () => {
+  /** A committed change that needs no decision to be written (the PDP is down), announced like any other. */
+  const writeBehindThePdp = async (noteId: string, title: string) => {
+    const repository = new NoteRepository(api.dataSource);
+    await api.dataSource.transaction(async (m) => {
+      const updated = await repository.update(m, noteId, { title }, null);
+      await announceNoteChange(m, NoteEventKind.UPDATED, updated!);
+    });
+  };
+
+  it.each(["refuse", "hang"] as const)("PDP %s: the stream gets AUTHZ_UNAVAILABLE and no event; after the outage events flow on the same socket", async (mode) => {
+    const alice = await listen("alice");
+    const note = await createNote("bob", `outage ${mode}`);
+    expect(await noteIdOf(alice)).toBe(note.id);
+
+    setup.proxy.mode = mode;
+    await writeBehindThePdp(note.id, "while down");
+    const failed = await alice.next(5000);
+    expect(failed.data ?? null).toBeNull();
+    expect(failed.errors?.map((e) => e.extensions?.code)).toEqual(["AUTHZ_UNAVAILABLE"]);
+
+    setup.proxy.mode = "forward";
+    await new Promise((resolve) => setTimeout(resolve, 150)); // the breaker's cool-down
+    await writeBehindThePdp(note.id, "back");
+    const recovered = await alice.next(5000);
+    expect(recovered.errors).toBeUndefined();
+    expect(recovered.data!.noteEvents).toMatchObject({ kind: "UPDATED", noteId: note.id, note: { title: "back" } });
+    expect(alice.results.filter((r) => r.data?.noteEvents.note?.title === "while down")).toEqual([]);
+  });
+});
+
+describe("under a policy where `user` reads only its own notes", () => {
+  beforeAll(async () => {
+    await permit.api.roles.removePermissions("user", ["notes:get"]);
+    await permit.api.conditionSetRules.create({ user_set: "__autogen_user", permission: "notes:get", resource_set: "own_notes" });
+  });
+
+  it("shows carol none of bob's notes (workspace or personal) but her own, while alice gets the workspace's through her role", async () => {
+    const carol = await listen("carol");
+    const alice = await listen("alice");
+    const inWorkspace = await createNote("bob", "workspace note", workspaceId);
+    const personal = await createNote("bob", "bob's personal note");
+    const carols = await createNote("carol", "carol's own");
+
+    expect(await noteIdOf(alice)).toBe(inWorkspace.id);
+    expect(await noteIdOf(carol)).toBe(carols.id);
+    await carol.expectNothingFor(300);
+    expect(alice.results.map((r) => r.data?.noteEvents.noteId)).not.toContain(personal.id);
+    expect(carol.results.map((r) => r.data?.noteEvents.noteId)).toEqual([carols.id]);
+  });
+
+  it("gives DELETED to those who could read the note just before it was deleted, and not to others", async () => {
+    const alice = await listen("alice", { workspaceId });
+    const carol = await listen("carol");
+    const note = await createNote("bob", "to be deleted", workspaceId);
+    expect(await noteIdOf(alice)).toBe(note.id);
+    const deleted = await api.gql(DeleteNoteDocument, { id: note.id }, tokens.bob);
+    expect(deleted.errors).toBeUndefined();
+    const event = await alice.next();
+    expect(event.data!.noteEvents).toMatchObject({ kind: "DELETED", noteId: note.id, version: 1, note: null });
+    await carol.expectNothingFor(300);
+  });
+
+  it("stops alice's events for the workspace once she is unshared, while bob, the owner, still gets them", async () => {
+    const alice = await listen("alice", { workspaceId });
+    const bob = await listen("bob", { workspaceId });
+    const note = await createNote("bob", "shared for now", workspaceId);
+    expect(await noteIdOf(alice)).toBe(note.id);
+    expect(await noteIdOf(bob)).toBe(note.id);
+
+    // The mutation answers once the PDP has acknowledged the change (no factsPending).
+    const unshared = await api.gql(UnshareWorkspaceDocument, { workspaceId, userId: ids.alice! }, tokens.bob);
+    expect(unshared.errors).toBeUndefined();
+    await update("bob", note.id, "after the unshare");
+    expect(await noteIdOf(bob)).toBe(note.id);
+    await alice.expectNothingFor(300);
+  });
+});
