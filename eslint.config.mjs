@@ -93,7 +93,7 @@ export default tseslint.config(
     files: ["src/http/explorer/static/**/*.js"],
     languageOptions: {
       sourceType: "module",
-      globals: { window: "readonly", document: "readonly", fetch: "readonly", sessionStorage: "readonly" },
+      globals: { window: "readonly", document: "readonly", fetch: "readonly", sessionStorage: "readonly", URL: "readonly" },
     },
   },
 );

@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { CreateNoteDocument } from "../generated/graphql";
+import { waitFor } from "../support/subscriptions";
 import { startTestApi, type TestApi } from "../support/api";
 import { findChromium } from "../support/chromium";
 
@@ -131,12 +132,34 @@ it("offers the demo users with one click and the example operations as tabs, a d
 
   const tabs = page.locator(".graphiql-tab");
   await expect(tabs.allTextContents()).resolves.toEqual(
-    ["Overview", "CreateNote", "UpdateNote", "DeleteNote", "Workspaces", "Share", "Denied"].map((name) => expect.stringContaining(name)),
+    ["Overview", "CreateNote", "UpdateNote", "DeleteNote", "Workspaces", "Share", "NoteEvents", "Denied"].map((name) => expect.stringContaining(name)),
   );
   await tabs.filter({ hasText: "Denied" }).click();
   await page.locator(".graphiql-query-editor", { hasText: "mutation Denied" }).waitFor();
   await page.locator(".graphiql-execute-button").click();
   const result = await page.locator(".result-window", { hasText: "FORBIDDEN" }).textContent();
   expect(result).toContain('"code": "FORBIDDEN"');
+  expect(problems).toEqual([]);
+});
+
+it("runs the NoteEvents tab over WebSocket with the signed-in token, and shows a note created elsewhere", async () => {
+  await page.goto(`${api.url}/explorer`);
+  // Signed out whatever ran before in this tab.
+  await page.evaluate("sessionStorage.clear()");
+  await page.reload();
+  await page.locator("#dev-sign-in").waitFor({ state: "visible" });
+  await page.locator(".demo-users button", { hasText: "alice" }).click();
+  await page.locator("#viewer", { hasText: "Signed in as alice@example.com" }).waitFor();
+  await page.locator(".graphiql-tab", { hasText: "NoteEvents" }).click();
+  await page.locator(".graphiql-query-editor", { hasText: "subscription NoteEvents" }).waitFor();
+  await page.locator(".graphiql-execute-button").click();
+  await waitFor(() => api.noteEvents.subscriberCount === 1, 15_000, "the explorer's subscription");
+
+  // "Another tab": the note is written over HTTP by the same user while the subscription runs.
+  const created = await api.gql(CreateNoteDocument, { input: { title: "Seen live" } }, await api.token("alice@example.com"));
+  expect(created.errors).toBeUndefined();
+  const result = await page.locator(".result-window", { hasText: created.data!.createNote.id }).textContent({ timeout: 15_000 });
+  expect(result).toContain('"kind": "CREATED"');
+  expect(result).toContain('"title": "Seen live"');
   expect(problems).toEqual([]);
 });

@@ -135,6 +135,7 @@ describe("the explorer page (dev issuer)", () => {
       "/explorer/assets/explorer.js",
       "/explorer/assets/graphiql.min.css",
       "/explorer/assets/graphiql.min.js",
+      "/explorer/assets/graphql-ws.min.js",
       "/explorer/assets/hanko-elements.js",
       "/explorer/assets/react-dom.production.min.js",
       "/explorer/assets/react.production.min.js",

@@ -53,6 +53,8 @@ function assetFiles(): Map<string, string> {
     ["react-dom.production.min.js", packageFile("react-dom", "umd/react-dom.production.min.js")],
     ["graphiql.min.js", packageFile("graphiql", "graphiql.min.js")],
     ["graphiql.min.css", packageFile("graphiql", "graphiql.min.css")],
+    // graphql-ws's browser bundle (the global `graphqlWs`): the page's subscriptions.
+    ["graphql-ws.min.js", packageFile("graphql-ws", "umd/graphql-ws.min.js")],
     // The package's entry point is the self-contained ES module bundle (no imports of its own).
     ["hanko-elements.js", require.resolve("@teamhanko/hanko-elements")],
   ]);

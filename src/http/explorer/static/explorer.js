@@ -1,7 +1,7 @@
 // The explorer page's script. It is a served file, not an inline script, because the page's
 // Content-Security-Policy allows scripts from this server only. React, ReactDOM and GraphiQL
 // are the globals of the UMD bundles that the page loads before this module runs.
-const { React, ReactDOM, GraphiQL } = window;
+const { React, ReactDOM, GraphiQL, graphqlWs } = window;
 
 const settings = document.body.dataset;
 
@@ -100,6 +100,24 @@ mutation Share($workspaceId: ID!, $email: String!, $role: WorkspaceRole!) {
 }
 `,
     variables: `{ "workspaceId": "an id from the Workspaces tab", "email": "carol@example.com", "role": "VIEWER" }`,
+  },
+  {
+    query: `# Live updates: run this, then create or edit a note in another tab (or as another
+# user in another browser window). Events arrive here as they are committed, each one
+# only if you may read that note at that moment. Add workspaceId to watch one workspace.
+subscription NoteEvents($workspaceId: ID) {
+  noteEvents(workspaceId: $workspaceId) {
+    kind
+    noteId
+    version
+    at
+    note {
+      title
+      body
+    }
+  }
+}
+`,
   },
   {
     query: `# What a denial looks like. As alice (role user, not premium) this answers FORBIDDEN:
@@ -279,7 +297,28 @@ function ownOperationName(params) {
   return rest;
 }
 
-const fetcher = (params, options) => postGraphQL(ownOperationName(params), options?.headers);
+/**
+ * Subscriptions run over graphql-ws on the GraphQL path, with the signed-in token in
+ * ConnectionInit. One socket per token: signing in as someone else starts a new one.
+ */
+let live = { token: null, client: null };
+function liveClient() {
+  const token = session.token();
+  if (live.client && live.token === token) return live.client;
+  live.client?.dispose();
+  const url = new URL(settings.graphqlPath, window.location.href);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  live = {
+    token,
+    client: graphqlWs.createClient({ url: url.href, lazy: true, connectionParams: () => (token ? { authorization: `Bearer ${token}` } : {}) }),
+  };
+  return live.client;
+}
+
+const isSubscription = (query) => /^\s*subscription\b/m.test((query ?? "").replace(/#[^\n]*/g, ""));
+
+const fetcher = (params, options) =>
+  isSubscription(params.query) ? liveClient().iterate(ownOperationName(params)) : postGraphQL(ownOperationName(params), options?.headers);
 ReactDOM.createRoot(document.getElementById("graphiql")).render(
   React.createElement(GraphiQL, { fetcher, defaultTabs: TABS, defaultEditorToolsVisibility: false }, React.createElement(GraphiQL.Logo, null, "GraphiQL")),
 );
