@@ -33,6 +33,13 @@ describe.each([
     expect(result.staleUpdate).toBe("CONFLICT");
     expect(result.deletedId).toBe(result.created.id);
     expect(result.anonymous).toBe("UNAUTHENTICATED");
+    // Over WebSocket: the changes to the note arrived live, ending with its deletion (the
+    // subscription may go live just after the creation: the protocol does not say when it is).
+    const kinds = result.liveEvents.map((e) => e.kind);
+    expect(kinds.slice(-2)).toEqual(["UPDATED", "DELETED"]);
+    expect(result.liveEvents.slice(-2).map((e) => e.version)).toEqual([2, 2]);
+    expect(kinds.filter((k) => k !== "UPDATED" && k !== "DELETED")).toEqual(kinds.length === 3 ? ["CREATED"] : []);
+    expect(result.liveErrors).toEqual([]);
   });
 
   it("surfaces a denial by its code: another user can neither change nor delete the note", async () => {

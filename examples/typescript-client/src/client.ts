@@ -4,6 +4,8 @@
  */
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print } from "graphql";
+import { createClient as createWsClient } from "graphql-ws";
+import WebSocket from "ws";
 
 /** A GraphQL error the API answered with; `code` is its stable `extensions.code`. */
 export class ApiError extends Error {
@@ -73,5 +75,57 @@ export function createClient({ url, token, send = "text" }: ClientOptions): Clie
     if (error) throw new ApiError(error.extensions?.code ?? "UNKNOWN", error.message, response.status);
     if (!response.ok || body.data == null) throw new ApiError("HTTP_ERROR", `HTTP ${response.status}`, response.status);
     return body.data as R;
+  };
+}
+
+export interface LiveClient {
+  /**
+   * Runs a subscription: `onData` gets each event's data, `onError` an ApiError (an error on the
+   * stream, such as AUTHZ_UNAVAILABLE for an event that could not be authorized, or the refusal
+   * of the subscription itself). Returns the function that ends it.
+   */
+  subscribe<R, V>(document: TypedDocumentNode<R, V>, variables: V, onData: (data: R) => void, onError?: (error: ApiError) => void): () => void;
+  /** Closes the socket (and every subscription on it). */
+  close(): Promise<void>;
+}
+
+/**
+ * Subscriptions over WebSocket (the graphql-ws protocol on `${url}/graphql`), with the session
+ * token in ConnectionInit. The socket opens with the first subscription and closes after the
+ * last; if the server closes it with 4401 (expired or revoked session), sign in again.
+ * In a browser, leave out `webSocketImpl` (the global WebSocket is used).
+ */
+export function createLiveClient({ url, token, send = "text" }: ClientOptions): LiveClient {
+  const ws = createWsClient({
+    url: `${url.replace(/^http/, "ws")}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  return {
+    subscribe<R, V>(document: TypedDocumentNode<R, V>, variables: V, onData: (data: R) => void, onError?: (error: ApiError) => void) {
+      // By id: the document's text stays on the server (TRUSTED_DOCUMENTS), named by its sha256.
+      const operation =
+        send === "id"
+          ? { query: "", extensions: { persistedQuery: { version: 1, sha256Hash: documentIdOf(document).replace(/^sha256:/, "") } } }
+          : { query: print(document) };
+      const report = (error: { message?: string; extensions?: { code?: string } }) =>
+        onError?.(new ApiError(String(error.extensions?.code ?? "UNKNOWN"), error.message ?? "subscription failed", 0));
+      return ws.subscribe<R>(
+        { ...operation, variables: variables as Record<string, unknown> },
+        {
+          next: (result) => {
+            const [error] = result.errors ?? [];
+            if (error) report(error);
+            else if (result.data) onData(result.data as R);
+          },
+          error: (error) => {
+            const first = Array.isArray(error) ? error[0] : error;
+            report(first instanceof Error ? { message: first.message } : (first as { message?: string; extensions?: { code?: string } }));
+          },
+          complete: () => undefined,
+        },
+      );
+    },
+    close: async () => ws.dispose(),
   };
 }

@@ -64,3 +64,20 @@ export const DeleteNoteMutation = graphql(`
     deleteNote(id: $id)
   }
 `);
+
+export const NoteEventsSubscription = graphql(`
+  subscription NoteEvents($workspaceId: ID) {
+    noteEvents(workspaceId: $workspaceId) {
+      kind
+      noteId
+      version
+      at
+      note {
+        id
+        title
+        body
+        version
+      }
+    }
+  }
+`);

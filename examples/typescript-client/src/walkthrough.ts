@@ -1,10 +1,10 @@
 /**
- * What a client does in a session: sign in, read who it is, create a note, list notes with what
- * it may do to each, update with optimistic concurrency, and delete. Each step's result is
- * returned, so the test can check it and `main.ts` can print it.
+ * What a client does in a session: sign in, watch its notes live, read who it is, create a note,
+ * list notes with what it may do to each, update with optimistic concurrency, and delete. Each
+ * step's result is returned, so the test can check it and `main.ts` can print it.
  */
-import { ApiError, createClient, signInWithDevIssuer, type ClientOptions } from "./client";
-import { CreateNoteMutation, DeleteNoteMutation, MeQuery, NotesQuery, UpdateNoteMutation } from "./operations";
+import { ApiError, createClient, createLiveClient, signInWithDevIssuer, type ClientOptions } from "./client";
+import { CreateNoteMutation, DeleteNoteMutation, MeQuery, NoteEventsSubscription, NotesQuery, UpdateNoteMutation } from "./operations";
 
 export interface WalkthroughOptions {
   url: string;
@@ -26,6 +26,20 @@ export async function errorCode(promise: Promise<unknown>): Promise<string | und
 export async function walkthrough({ url, email, send }: WalkthroughOptions) {
   const token = await signInWithDevIssuer(url, email);
   const run = createClient({ url, token, send });
+  // Live updates: every change to a note this user may read, as it is committed.
+  const live = createLiveClient({ url, token, send });
+  const events: { kind: string; noteId: string; version: number }[] = [];
+  const liveErrors: string[] = [];
+  let sawDeletion: (() => void) | undefined;
+  const stopWatching = live.subscribe(
+    NoteEventsSubscription,
+    {},
+    ({ noteEvents }) => {
+      events.push({ kind: noteEvents.kind, noteId: noteEvents.noteId, version: noteEvents.version });
+      if (noteEvents.kind === "DELETED") sawDeletion?.();
+    },
+    (error) => liveErrors.push(error.code),
+  );
 
   const { me } = await run(MeQuery, {});
   const { createNote: created } = await run(CreateNoteMutation, { input: { title: "Hello", body: "first note" } });
@@ -39,8 +53,15 @@ export async function walkthrough({ url, email, send }: WalkthroughOptions) {
   // Sending the version read before the update again: someone else's write would look the same.
   const staleUpdate = await errorCode(run(UpdateNoteMutation, { id: created.id, input: { body: "lost", expectedVersion: created.version } }));
 
+  const deletion = new Promise<void>((resolve) => (sawDeletion = resolve));
   const { deleteNote: deletedId } = await run(DeleteNoteMutation, { id: created.id });
   const anonymous = await errorCode(createClient({ url, send })(MeQuery, {}));
 
-  return { me, created, listed, updated, staleUpdate, deletedId, anonymous };
+  // The deletion's event, then the socket is closed.
+  await Promise.race([deletion, new Promise((resolve) => setTimeout(resolve, 5000))]);
+  stopWatching();
+  await live.close();
+  const liveEvents = events.filter((event) => event.noteId === created.id);
+
+  return { me, created, listed, updated, staleUpdate, deletedId, anonymous, liveEvents, liveErrors };
 }

@@ -19,6 +19,7 @@ type Documents = {
     "\n  query Notes($first: Int!, $after: String) {\n    notes(first: $first, after: $after) {\n      edges {\n        node {\n          id\n          title\n          version\n          viewerCan {\n            put\n            delete\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": typeof types.NotesDocument,
     "\n  mutation UpdateNote($id: ID!, $input: UpdateNoteInput!) {\n    updateNote(id: $id, input: $input) {\n      id\n      title\n      body\n      version\n    }\n  }\n": typeof types.UpdateNoteDocument,
     "\n  mutation DeleteNote($id: ID!) {\n    deleteNote(id: $id)\n  }\n": typeof types.DeleteNoteDocument,
+    "\n  subscription NoteEvents($workspaceId: ID) {\n    noteEvents(workspaceId: $workspaceId) {\n      kind\n      noteId\n      version\n      at\n      note {\n        id\n        title\n        body\n        version\n      }\n    }\n  }\n": typeof types.NoteEventsDocument,
 };
 const documents: Documents = {
     "\n  query Me {\n    me {\n      id\n      email\n      roles\n    }\n  }\n": types.MeDocument,
@@ -26,6 +27,7 @@ const documents: Documents = {
     "\n  query Notes($first: Int!, $after: String) {\n    notes(first: $first, after: $after) {\n      edges {\n        node {\n          id\n          title\n          version\n          viewerCan {\n            put\n            delete\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": types.NotesDocument,
     "\n  mutation UpdateNote($id: ID!, $input: UpdateNoteInput!) {\n    updateNote(id: $id, input: $input) {\n      id\n      title\n      body\n      version\n    }\n  }\n": types.UpdateNoteDocument,
     "\n  mutation DeleteNote($id: ID!) {\n    deleteNote(id: $id)\n  }\n": types.DeleteNoteDocument,
+    "\n  subscription NoteEvents($workspaceId: ID) {\n    noteEvents(workspaceId: $workspaceId) {\n      kind\n      noteId\n      version\n      at\n      note {\n        id\n        title\n        body\n        version\n      }\n    }\n  }\n": types.NoteEventsDocument,
 };
 
 /**
@@ -62,6 +64,10 @@ export function graphql(source: "\n  mutation UpdateNote($id: ID!, $input: Updat
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation DeleteNote($id: ID!) {\n    deleteNote(id: $id)\n  }\n"): (typeof documents)["\n  mutation DeleteNote($id: ID!) {\n    deleteNote(id: $id)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription NoteEvents($workspaceId: ID) {\n    noteEvents(workspaceId: $workspaceId) {\n      kind\n      noteId\n      version\n      at\n      note {\n        id\n        title\n        body\n        version\n      }\n    }\n  }\n"): (typeof documents)["\n  subscription NoteEvents($workspaceId: ID) {\n    noteEvents(workspaceId: $workspaceId) {\n      kind\n      noteId\n      version\n      at\n      note {\n        id\n        title\n        body\n        version\n      }\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
