@@ -58,8 +58,6 @@ export interface NoteEventHubOptions {
   logger: Logger;
   /** Events a subscriber may have waiting before it is ended as too slow (default 1000). */
   bufferSize?: number;
-  /** Observes each batch: changes handled, checks sent, time from the first commit to delivery. */
-  onBatch?(stats: { changes: number; checks: number; pdpCalls: number }): void;
 }
 
 interface Subscriber extends NoteEventFilter {
@@ -75,6 +73,8 @@ export class NoteEventHub implements NoteEventSource {
   private scheduled = false;
   private pumping: Promise<void> | null = null;
   private listener: Listener | null = null;
+  /** What this replica has handled since it started: batches, changes, checks and PDP calls. */
+  readonly stats = { batches: 0, changes: 0, checks: 0, pdpCalls: 0, delivered: 0 };
 
   constructor(private readonly options: NoteEventHubOptions) {}
 
@@ -186,6 +186,10 @@ export class NoteEventHub implements NoteEventSource {
         checks.push({ userId: s.userId, note: subject });
       }
     }
+    this.stats.batches += 1;
+    this.stats.changes += batch.length;
+    this.stats.checks += checks.length;
+    this.stats.pdpCalls += 1;
     let decisions: boolean[];
     try {
       decisions = await this.options.decide(checks);
@@ -193,14 +197,15 @@ export class NoteEventHub implements NoteEventSource {
       const unavailable = isAppError(error) ? error : new Error("note events could not be authorized");
       const reached = new Set(events.flatMap((e) => e.reach));
       for (const s of reached) s.push({ error: unavailable });
-      this.options.onBatch?.({ changes: batch.length, checks: checks.length, pdpCalls: 1 });
       return;
     }
-    this.options.onBatch?.({ changes: batch.length, checks: checks.length, pdpCalls: 1 });
     for (const { event, subject, reach } of events) {
       for (const s of reach) {
         // Only a subscriber still subscribed: one that left while the batch was decided gets nothing.
-        if (decisions[index.get(keyOf(s.userId, subject.id))!] && this.subscribers.has(s)) s.push({ event });
+        if (decisions[index.get(keyOf(s.userId, subject.id))!] && this.subscribers.has(s)) {
+          s.push({ event });
+          this.stats.delivered += 1;
+        }
       }
     }
   }
