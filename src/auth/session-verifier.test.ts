@@ -305,6 +305,19 @@ describe("createSessionVerifier: remote session check", () => {
     expect(hanko.validateCount(sid)).toBe(2);
   });
 
+  it("asks Hanko again with { fresh: true } even while a valid answer is cached, and sees a revocation", async () => {
+    const v = remote(30_000);
+    const claims = claimsAt();
+    const sid = claims.session_id as string;
+    const token = await sign(claims);
+    await v.verify(token);
+    hanko.revoked.add(sid);
+    // Cached: the revocation is not seen without `fresh`.
+    await expect(v.verify(token)).resolves.toMatchObject({ sessionId: sid });
+    expect(await reasonOf(v.verify(token, { fresh: true }))).toBe("session_revoked");
+    expect(hanko.validateCount(sid)).toBe(2);
+  });
+
   it("caches a revocation too", async () => {
     const v = remote();
     const claims = claimsAt();

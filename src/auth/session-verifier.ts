@@ -91,6 +91,14 @@ export interface WebhookEvent {
   data: Record<string, unknown>;
 }
 
+export interface VerifyOptions {
+  /**
+   * Ask Hanko again even when an answer for this session is cached (the session check only):
+   * a long-lived connection re-verified every 30 s then learns of a revocation within 30 s.
+   */
+  fresh?: boolean;
+}
+
 /** Hanko's `sub` on every webhook token. */
 export const WEBHOOK_SUBJECT = "hanko webhooks";
 
@@ -101,7 +109,7 @@ export interface SessionVerifier {
    * Resolves to the token's Principal, or rejects with an UNAUTHENTICATED AppError (bad token,
    * see {@link AuthFailureReason}) or a plain Error (Hanko unreachable; masked as internal).
    */
-  verify(token: string): Promise<Principal>;
+  verify(token: string, options?: VerifyOptions): Promise<Principal>;
   /**
    * Webhook mode: the same key set, RS256 pinning, audience, issuer and clock tolerance, but
    * only a webhook token passes (`sub: "hanko webhooks"`, string `evt`, object `data`, no
@@ -194,9 +202,9 @@ export function createSessionVerifier(opts: SessionVerifierOptions): SessionVeri
 
   return {
     clockToleranceSec,
-    async verify(token: string): Promise<Principal> {
+    async verify(token: string, options: VerifyOptions = {}): Promise<Principal> {
       const { principal, exp } = await verifyLocally(token);
-      if (sessionCheck && !(await sessionCheck(token, principal.sessionId, exp))) {
+      if (sessionCheck && !(await sessionCheck(token, principal.sessionId, exp, options.fresh ?? false))) {
         throw fail("session_revoked");
       }
       return principal;
@@ -272,7 +280,7 @@ function createSessionCheck(
   options: NonNullable<SessionVerifierOptions["sessionCheck"]>,
   fetchImpl: typeof fetch,
   clock: () => number,
-): (token: string, sessionId: string, exp: number) => Promise<boolean> {
+): (token: string, sessionId: string, exp: number, fresh: boolean) => Promise<boolean> {
   const endpoint = `${options.apiUrl.replace(/\/+$/, "")}/sessions/validate`;
   const ttlMs = options.cacheTtlMs ?? DEFAULT_SESSION_CACHE_TTL_MS;
   const timeoutMs = options.timeoutMs ?? DEFAULT_SESSION_CHECK_TIMEOUT_MS;
@@ -327,9 +335,9 @@ function createSessionCheck(
     cache.set(sessionId, { valid, expiresAt });
   }
 
-  return async (token, sessionId, exp) => {
+  return async (token, sessionId, exp, fresh) => {
     const cached = cache.get(sessionId);
-    if (cached) {
+    if (cached && !fresh) {
       if (cached.expiresAt > clock()) return cached.valid;
       cache.delete(sessionId);
     }

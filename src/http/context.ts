@@ -8,7 +8,7 @@
 import type { FastifyRequest } from "fastify";
 import { extractSessionToken } from "../auth/extract-token";
 import type { Principal } from "../auth/principal";
-import type { SessionVerifier } from "../auth/session-verifier";
+import type { SessionVerifier, VerifyOptions } from "../auth/session-verifier";
 import { Authorizer } from "../authz/authorizer";
 import { AppError, ErrorCode, databaseUnavailable, isAppError } from "../common/errors";
 import type { Logger } from "../common/logger";
@@ -47,7 +47,7 @@ export interface ContextBuilder {
    * The one way from a session token to a caller, for HTTP and WebSocket alike: verified,
    * then recorded and synced on first sight. Rejects with the verifier's or first sight's error.
    */
-  principalFromToken(token: string): Promise<Principal>;
+  principalFromToken(token: string, options?: VerifyOptions): Promise<Principal>;
   /**
    * The context of a long-lived operation (a subscription) for an already verified caller;
    * `renewDecisions` starts a new Authorizer and new loaders (before each event).
@@ -96,7 +96,7 @@ export function createContextBuilder(deps: ContextDeps): ContextBuilder {
     };
     return context;
   };
-  return Object.assign(build, { principalOf, principalFromToken: (token: string) => principalFromToken(token, deps), forPrincipal });
+  return Object.assign(build, { principalOf, principalFromToken: (token: string, options?: VerifyOptions) => principalFromToken(token, deps, options), forPrincipal });
 }
 
 async function authenticate(request: FastifyRequest, deps: ContextDeps): Promise<Principal | null> {
@@ -114,8 +114,8 @@ async function authenticate(request: FastifyRequest, deps: ContextDeps): Promise
   }
 }
 
-async function principalFromToken(token: string, deps: ContextDeps): Promise<Principal> {
-  const principal = await deps.verifier().verify(token);
+async function principalFromToken(token: string, deps: ContextDeps, options?: VerifyOptions): Promise<Principal> {
+  const principal = await deps.verifier().verify(token, options);
   await deps.firstSight.ensure(principal);
   return principal;
 }

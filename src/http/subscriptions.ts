@@ -23,6 +23,7 @@ import { useServer, type Extra } from "graphql-ws/use/ws";
 import { WebSocketServer, type WebSocket } from "ws";
 import { extractSessionToken } from "../auth/extract-token";
 import type { Principal } from "../auth/principal";
+import type { VerifyOptions } from "../auth/session-verifier";
 import { ErrorCode, isAppError } from "../common/errors";
 import type { Logger } from "../common/logger";
 import type { SubscriptionsConfig, TrustedDocuments } from "../config";
@@ -39,7 +40,7 @@ export interface SubscriptionServerDeps {
   maxDepth: number;
   trustedDocuments?: TrustedDocuments;
   /** The one way from a token to a caller (http/context.ts). */
-  principalFromToken(token: string): Promise<Principal>;
+  principalFromToken(token: string, options?: VerifyOptions): Promise<Principal>;
   /** A subscription's context for a verified caller (http/context.ts). */
   contextFor(principal: Principal, logger: Logger): RequestContext;
   /** The verifier's clock tolerance on `exp`, in seconds (read when a connection opens). */
@@ -124,7 +125,8 @@ export function attachSubscriptions(deps: SubscriptionServerDeps): SubscriptionS
     }
     const recheck = async () => {
       try {
-        await deps.principalFromToken(connection.token);
+        // Fresh: a cached "valid" from Hanko could be as old as the interval itself.
+        await deps.principalFromToken(connection.token, { fresh: true });
       } catch (error) {
         if (isAppError(error) && error.code === ErrorCode.UNAUTHENTICATED) {
           connection.logger.info({ reason: error.extensions.reason }, "websocket session ended");
