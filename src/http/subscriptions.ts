@@ -206,12 +206,15 @@ export function attachSubscriptions(deps: SubscriptionServerDeps): SubscriptionS
         if (operation.operation !== "subscription") {
           return [new GraphQLError("Only subscriptions run over WebSocket; send queries and mutations over HTTP.", { extensions: { code: "BAD_REQUEST" } })];
         }
+        // The very object the operation runs with: `renewDecisions` replaces its Authorizer and loaders in place.
+        const contextValue = deps.contextFor(connection.principal, connection.logger);
+        contextValue.noteEvents = deps.noteEvents;
         return {
           schema: deps.schema,
           document,
           operationName: payload.operationName ?? undefined,
           variableValues: payload.variables ?? undefined,
-          contextValue: { ...deps.contextFor(connection.principal, connection.logger), noteEvents: deps.noteEvents },
+          contextValue,
         };
       },
       onNext: (_ctx, _id, _payload, _args, result: ExecutionResult) =>

@@ -84,6 +84,27 @@ describe("under the default policy", () => {
     await dave.expectNothingFor(300);
     await permit.api.users.assignRole({ user: ids.dave!, role: "user", tenant: "default" });
   });
+
+  it("decides the fields that decide for themselves (viewerCan) again at every event", async () => {
+    const connection = connect(api.url, tokens.erin!);
+    connections.push(connection);
+    await connection.acknowledged;
+    const events = subscribe<{ noteEvents: { noteId: string; note: { viewerCan: { put: boolean } } } }>(
+      connection.client,
+      `subscription { noteEvents { noteId note { viewerCan { put } } } }`,
+    );
+    await waitFor(() => api.noteEvents.subscriberCount === 1);
+    const note = await createNote("bob", "whose?");
+    expect((await events.next()).data!.noteEvents.note.viewerCan.put).toBe(false);
+
+    await permit.api.users.assignRole({ user: ids.erin!, role: "admin", tenant: "default" });
+    try {
+      await update("bob", note.id, "now erin may edit it");
+      expect((await events.next()).data!.noteEvents.note.viewerCan.put).toBe(true);
+    } finally {
+      await permit.api.users.unassignRole({ user: ids.erin!, role: "admin", tenant: "default" });
+    }
+  });
 });
 
 describe("PDP unavailable", () => {
