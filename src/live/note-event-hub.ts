@@ -15,9 +15,10 @@
  */
 import { FixedBuffer, Repeater } from "@repeaterjs/repeater";
 import type { NoteReadCheck, NoteReadDecider } from "../authz/note-events";
-import { isAppError } from "../common/errors";
+import { databaseUnavailable, isAppError } from "../common/errors";
 import type { Logger } from "../common/logger";
 import { listen, type Listener } from "../db/listen";
+import { isDatabaseUnavailable } from "../db/unavailable";
 import type { Note } from "../notes/note.entity";
 import { NOTE_CHANGES_CHANNEL, NoteEventKind, parseNoteChange, type NoteChange } from "../notes/note-events";
 
@@ -106,8 +107,13 @@ export class NoteEventHub implements NoteEventSource {
         userId: filter.userId,
         workspaceId: filter.workspaceId,
         push: (delivery) => {
-          // A full buffer means the client does not read: end its stream rather than grow without bound.
-          push(delivery).catch((error: unknown) => stop(error instanceof Error ? error : new Error(String(error))));
+          // A full buffer means the client does not read: its stream ends rather than grow without bound.
+          const tooSlow = () => stop(new Error("The subscription fell too far behind its events and was ended."));
+          try {
+            push(delivery).catch(tooSlow);
+          } catch {
+            tooSlow();
+          }
         },
       };
       this.subscribers.add(subscriber);
@@ -149,7 +155,7 @@ export class NoteEventHub implements NoteEventSource {
     if (this.subscribers.size === 0) return;
     const factIds = batch.flatMap((c) => c.factIds);
     if (factIds.length > 0 && !(await this.options.awaitFacts(factIds).catch(() => false))) {
-      // Decided anyway: without the facts the PDP can only deny more, never allow more.
+      // Decided anyway: the facts a change waits for only add access (a new note's tuple), so without them the PDP denies more, never allows more.
       this.options.logger.warn({ facts: factIds.length }, "note events decided before the PDP acknowledged their facts");
     }
     const subscribers = [...this.subscribers];
@@ -159,7 +165,10 @@ export class NoteEventHub implements NoteEventSource {
     try {
       rows = new Map((loadIds.length > 0 ? await this.options.loadNotes(loadIds) : []).map((n) => [n.id, n]));
     } catch (error) {
+      // Not delivered, and said so on every stream: a client re-reads once the database is back.
       this.options.logger.error({ err: error, changes: batch.length }, "note events could not load their notes");
+      const unavailable = isDatabaseUnavailable(error) ? databaseUnavailable(error) : new Error("note events could not be loaded");
+      for (const s of subscribers) s.push({ error: unavailable });
       return;
     }
     const events: { event: NoteEvent; subject: NoteReadCheck["note"]; reach: Subscriber[] }[] = [];
