@@ -4,8 +4,8 @@
  * the example's trusted-documents.json.
  */
 import path from "node:path";
-import { ApiError, createClient, signInWithDevIssuer } from "../../examples/typescript-client/src/client";
-import { CreateNoteMutation, DeleteNoteMutation, MeQuery, UpdateNoteMutation } from "../../examples/typescript-client/src/operations";
+import { ApiError, createClient, createLiveClient, signInWithDevIssuer } from "../../examples/typescript-client/src/client";
+import { CreateNoteMutation, DeleteNoteMutation, MeQuery, NoteEventsSubscription, UpdateNoteMutation } from "../../examples/typescript-client/src/operations";
 import { errorCode, walkthrough } from "../../examples/typescript-client/src/walkthrough";
 import { startTestApi, type TestApi } from "../support/api";
 
@@ -68,5 +68,28 @@ describe("the example client against a server with TRUSTED_DOCUMENTS", () => {
     const token = await signInWithDevIssuer(api.url, "carol@example.com");
     const code = await errorCode(createClient({ url: api.url, token, send: "text" })(MeQuery, {}));
     expect(code).toBe("UNTRUSTED_DOCUMENT");
+  });
+
+  it("refuses a subscription whose text is not the manifest's, and runs it by id", async () => {
+    const token = await signInWithDevIssuer(api.url, "carol@example.com");
+    const refused = createLiveClient({ url: api.url, token, send: "text" });
+    const code = await new Promise<string>((resolve) => refused.subscribe(NoteEventsSubscription, {}, () => resolve("event"), (error) => resolve(error.code)));
+    expect(code).toBe("UNTRUSTED_DOCUMENT");
+    await refused.close();
+
+    const live = createLiveClient({ url: api.url, token, send: "id" });
+    const seen: string[] = [];
+    const stop = live.subscribe(NoteEventsSubscription, {}, ({ noteEvents }) => seen.push(noteEvents.noteId));
+    const run = createClient({ url: api.url, token, send: "id" });
+    // The protocol does not acknowledge a Subscribe: write until the subscription has delivered one.
+    const written: string[] = [];
+    for (let i = 0; i < 50 && seen.length === 0; i++) {
+      written.push((await run(CreateNoteMutation, { input: { title: `by id ${i}` } })).createNote.id);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(seen.length).toBeGreaterThan(0);
+    expect(written).toEqual(expect.arrayContaining(seen));
+    stop();
+    await live.close();
   });
 });
