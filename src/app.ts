@@ -132,6 +132,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       decide: createNoteReadDecider({ permit: guardedPermit, tenant: config.permit.tenant, logger, metrics }),
       awaitFacts: (factIds) => delivery.deliver(factIds),
       logger: logger.child({ component: "note-events" }),
+      metrics,
     });
     await noteEvents.start();
     stops.push(() => noteEvents.stop());

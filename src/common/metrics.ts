@@ -24,6 +24,10 @@ export interface Metrics {
   userSyncs: Counter<"result">;
   circuitState: Gauge;
   rateLimited: Counter<"scope">;
+  /** Open `noteEvents` subscriptions on this replica. */
+  liveSubscriptions: Gauge;
+  /** Note events per subscriber by outcome. */
+  noteEvents: Counter<"outcome">;
 }
 
 export function createMetrics(): Metrics {
@@ -38,6 +42,13 @@ export function createMetrics(): Metrics {
   circuitState.set(0);
   return {
     registry,
+    liveSubscriptions: new Gauge({ name: "graphql_subscriptions", help: "Open noteEvents subscriptions on this replica", registers }),
+    noteEvents: new Counter({
+      name: "note_events_total",
+      help: "Note events per subscriber by outcome: delivered, denied (the PDP said no), unavailable (not delivered: the PDP or the database did not answer)",
+      labelNames: ["outcome"],
+      registers,
+    }),
     requests: new Histogram({ name: "graphql_request_duration_seconds", help: "GraphQL HTTP requests by status", labelNames: ["status"], registers }),
     operations: new Histogram({
       name: "graphql_operation_duration_seconds",

@@ -17,6 +17,7 @@ import { FixedBuffer, Repeater } from "@repeaterjs/repeater";
 import type { NoteReadCheck, NoteReadDecider } from "../authz/note-events";
 import { databaseUnavailable, isAppError } from "../common/errors";
 import type { Logger } from "../common/logger";
+import type { Metrics } from "../common/metrics";
 import { listen, type Listener } from "../db/listen";
 import { isDatabaseUnavailable } from "../db/unavailable";
 import type { Note } from "../notes/note.entity";
@@ -57,6 +58,7 @@ export interface NoteEventHubOptions {
    */
   awaitFacts(factIds: string[]): Promise<boolean>;
   logger: Logger;
+  metrics?: Pick<Metrics, "liveSubscriptions" | "noteEvents">;
   /** Events a subscriber may have waiting before it is ended as too slow (default 1000). */
   bufferSize?: number;
 }
@@ -117,8 +119,10 @@ export class NoteEventHub implements NoteEventSource {
         },
       };
       this.subscribers.add(subscriber);
+      this.options.metrics?.liveSubscriptions.inc();
       await stop;
       this.subscribers.delete(subscriber);
+      this.options.metrics?.liveSubscriptions.dec();
     }, new FixedBuffer(this.options.bufferSize ?? 1000));
   }
 
@@ -169,6 +173,7 @@ export class NoteEventHub implements NoteEventSource {
       this.options.logger.error({ err: error, changes: batch.length }, "note events could not load their notes");
       const unavailable = isDatabaseUnavailable(error) ? databaseUnavailable(error) : new Error("note events could not be loaded");
       for (const s of subscribers) s.push({ error: unavailable });
+      this.options.metrics?.noteEvents.inc({ outcome: "unavailable" }, subscribers.length);
       return;
     }
     const events: { event: NoteEvent; subject: NoteReadCheck["note"]; reach: Subscriber[] }[] = [];
@@ -206,17 +211,25 @@ export class NoteEventHub implements NoteEventSource {
       const unavailable = isAppError(error) ? error : new Error("note events could not be authorized");
       const reached = new Set(events.flatMap((e) => e.reach));
       for (const s of reached) s.push({ error: unavailable });
+      this.options.metrics?.noteEvents.inc({ outcome: "unavailable" }, reached.size);
       return;
     }
+    let delivered = 0;
+    let denied = 0;
     for (const { event, subject, reach } of events) {
       for (const s of reach) {
-        // Only a subscriber still subscribed: one that left while the batch was decided gets nothing.
-        if (decisions[index.get(keyOf(s.userId, subject.id))!] && this.subscribers.has(s)) {
+        if (!decisions[index.get(keyOf(s.userId, subject.id))!]) {
+          denied += 1;
+        } else if (this.subscribers.has(s)) {
+          // Only a subscriber still subscribed: one that left while the batch was decided gets nothing.
           s.push({ event });
-          this.stats.delivered += 1;
+          delivered += 1;
         }
       }
     }
+    this.stats.delivered += delivered;
+    this.options.metrics?.noteEvents.inc({ outcome: "delivered" }, delivered);
+    this.options.metrics?.noteEvents.inc({ outcome: "denied" }, denied);
   }
 }
 

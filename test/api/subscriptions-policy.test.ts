@@ -82,6 +82,7 @@ describe("under the default policy", () => {
     await update("bob", note.id, "after");
     expect(await noteIdOf(erin)).toBe(note.id);
     await dave.expectNothingFor(300);
+    expect(Number(/^note_events_total\{outcome="denied"\} (\d+)$/m.exec(await (await api.http("/metrics")).text())?.[1])).toBeGreaterThanOrEqual(1);
     await permit.api.users.assignRole({ user: ids.dave!, role: "user", tenant: "default" });
   });
 

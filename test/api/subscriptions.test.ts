@@ -136,6 +136,9 @@ describe("one PDP call per batch of events", () => {
     const calls = decisionCalls(await pdpStats(api.permit));
     // updateNote's own rule is one bulk call; the event for six subscriptions of three users is one more.
     expect(calls).toEqual({ single: 0, bulk: 2, total: 2 });
+    const metrics = await (await api.http("/metrics")).text();
+    expect(metrics).toMatch(/^graphql_subscriptions 6$/m);
+    expect(Number(/^note_events_total\{outcome="delivered"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(12);
   });
 });
 
