@@ -9,7 +9,7 @@ import type { FastifyRequest } from "fastify";
 import { extractSessionToken } from "../auth/extract-token";
 import type { Principal } from "../auth/principal";
 import type { SessionVerifier } from "../auth/session-verifier";
-import { Authorizer } from "../authz/authorizer";
+import { Authorizer, type AuthzDecision } from "../authz/authorizer";
 import { AppError, ErrorCode, databaseUnavailable, isAppError } from "../common/errors";
 import type { Logger } from "../common/logger";
 import type { Metrics } from "../common/metrics";
@@ -33,11 +33,19 @@ export interface ContextDeps {
   logger: Logger;
   metrics?: Pick<Metrics, "decisions">;
   /**
+   * Outside production (Config#authzExplainHeader): explains a refusal for a request that
+   * asks with `x-authz-explain: 1`.
+   */
+  explainDenials?: (userId: string, decision: AuthzDecision) => Promise<unknown>;
+  /**
    * Evidence that Permit lost the caller (the PDP lists no tenant role): checks and syncs them
    * again, answering true when it did (permit/user-sync.ts#resyncIfMissing).
    */
   resyncIfMissing?: (principal: Principal) => Promise<boolean>;
 }
+
+/** The request header that asks for explanations of denials (development only). */
+export const EXPLAIN_HEADER = "x-authz-explain";
 
 export interface ContextBuilder {
   (request: FastifyRequest): Promise<RequestContext>;
@@ -59,10 +67,15 @@ export function createContextBuilder(deps: ContextDeps): ContextBuilder {
     const principal = await principalOf(request);
     // The request's child logger: every line a resolver or the Authorizer writes carries `reqId`.
     const logger = request.log as unknown as Logger;
+    const explainDenials = deps.explainDenials;
+    const explain =
+      principal && explainDenials && request.headers[EXPLAIN_HEADER] === "1"
+        ? (decision: AuthzDecision) => explainDenials(principal.userId, decision)
+        : undefined;
     return {
       principal,
       authorizer: principal
-        ? new Authorizer({ permit: deps.permit, user: { userId: principal.userId }, tenant: deps.tenant, logger, metrics: deps.metrics })
+        ? new Authorizer({ permit: deps.permit, user: { userId: principal.userId }, tenant: deps.tenant, logger, metrics: deps.metrics, explain })
         : null,
       loaders: createLoaders(deps.services),
       listPlanner: deps.listPlanner,

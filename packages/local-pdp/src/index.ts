@@ -8,6 +8,7 @@ import { DecisionLog } from "./decision-log";
 import { Evaluator } from "./evaluator";
 import { buildServer } from "./server";
 
+export { conditionsHold } from "./explain";
 export { planAccess, type Plan, type PlanCondition, type PlanPolicy, type PlanUser } from "./plan";
 
 export interface LocalPdp {
