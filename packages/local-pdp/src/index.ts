@@ -9,6 +9,8 @@ import { Evaluator } from "./evaluator";
 import { buildServer } from "./server";
 
 export { planAccess, type Plan, type PlanCondition, type PlanPolicy, type PlanUser } from "./plan";
+export { DecisionEngine, type EngineCheck, type EngineFacts, type EnginePolicy } from "./engine";
+export type { Decision, Model, ModelResult } from "./evaluator";
 
 export interface LocalPdp {
   url: string;
