@@ -11,6 +11,7 @@ import { createLogger } from "../common/logger";
 import { describePermitError } from "../permit/client";
 import { listAll, orMissing, PAGE_SIZE, succeeded } from "../permit/rest";
 import { connectPermit, resolvePermitTarget } from "./permit-target";
+import { runHistoryCommand } from "./policy-history";
 import { CommandError, consoleIo, runCommandLine, runIfMain, UsageError, type CliCommand, type Io } from "./run";
 
 const USAGE = `Usage: npm run permit -- <command>
@@ -21,6 +22,7 @@ const USAGE = `Usage: npm run permit -- <command>
                                         read as JSON when it parses (42, true, ["a"]), else as text
   unset-attr <email|id> <name>          remove a user attribute
   roles      <email|id>                 list the user's roles and attributes
+  history    [--json]                   the policy changes permit:apply made, newest first
 
 <email|id> is the user's email address or Hanko user id (the Permit user key).
 Roles are tenant roles in PERMIT_TENANT (default "default").`;
@@ -162,6 +164,8 @@ const command: CliCommand = {
   usage: USAGE,
   describeFailure,
   async run(argv, io) {
+    // The history is in the database, not in Permit.
+    if (argv[0] === "history") return runHistoryCommand(argv.slice(1), io);
     parseArgs(argv);
     const config = loadConfig();
     const permit = connectPermit(config, await resolvePermitTarget(config), createLogger("warn", { name: "permit-admin" }));
