@@ -18,7 +18,7 @@ import { readExpectedFacts } from "./reconcile";
 import { listAll } from "./rest";
 
 /** Above this many decisions (users × objects × actions), a seeded sample of this size is taken. */
-export const DEFAULT_SAMPLE_LIMIT = 2_000_000;
+export const DEFAULT_SAMPLE_LIMIT = 500_000;
 export const DEFAULT_SEED = 1;
 /** Users named per group, and objects named per user. */
 const EXAMPLE_USERS = 5;
