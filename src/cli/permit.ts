@@ -17,11 +17,11 @@ import { explainDecision, explanationLines } from "../authz/explain";
 import { Actions, Resource } from "../authz/policy";
 import { newNoteResource, newWorkspaceResource, noteResource, workspaceResource } from "../authz/resources";
 import { isUuid } from "../common/validation";
-import { createDataSource } from "../db/data-source";
-import { runningEmbeddedDatabaseUrl } from "../db/embedded-postgres";
 import { NoteRepository } from "../notes/note.repository";
 import { permitDecisionFacts, type DecisionFacts } from "../permit/decision-facts";
 import { WorkspaceRepository } from "../workspaces/workspace.repository";
+import { openCliDatabase } from "./database";
+import { runHistoryCommand } from "./policy-history";
 import { CommandError, consoleIo, runCommandLine, runIfMain, UsageError, type CliCommand, type Io } from "./run";
 
 const USAGE = `Usage: npm run permit -- <command>
@@ -38,13 +38,14 @@ const USAGE = `Usage: npm run permit -- <command>
                                         check, e.g. "post workspaces"); the attributes come
                                         from the stored row (DATABASE_URL, else the running
                                         embedded database); --json prints the structured result
+  history    [--json]                   the policy changes permit:apply made, newest first
 
 <email|id> is the user's email address or Hanko user id (the Permit user key).
 Roles are tenant roles in PERMIT_TENANT (default "default").`;
 
-const ARITY: Record<string, number> = { assign: 2, unassign: 2, "set-attr": 3, "unset-attr": 2, roles: 1, explain: 3 };
+const ARITY: Record<string, number> = { assign: 2, unassign: 2, "set-attr": 3, "unset-attr": 2, roles: 1, explain: 3, history: 0 };
 /** Flags a command accepts besides its arguments. */
-const FLAGS: Record<string, readonly string[]> = { explain: ["--json"] };
+const FLAGS: Record<string, readonly string[]> = { explain: ["--json"], history: ["--json"] };
 
 export function parseArgs(argv: string[]): { command: string; args: string[]; flags: Set<string> } {
   const [command, ...rest] = argv;
@@ -239,7 +240,9 @@ const command: CliCommand = {
   usage: USAGE,
   describeFailure,
   async run(argv, io) {
-    const { command: name, args } = parseArgs(argv);
+    const { command: name, args, flags } = parseArgs(argv);
+    // The history is in the database, not in Permit.
+    if (name === "history") return runHistoryCommand(flags, io);
     const config = loadConfig();
     const target = await resolvePermitTarget(config);
     const permit = connectPermit(config, target, createLogger("warn", { name: "permit-admin" }));
@@ -252,10 +255,7 @@ const command: CliCommand = {
       await runCommand(permit, config.permit.tenant, argv, io, { facts, description: target.description });
       return 0;
     }
-    const databaseUrl = config.databaseUrl ?? (await runningEmbeddedDatabaseUrl(config.dataDir));
-    if (!databaseUrl) throw new CommandError("Set DATABASE_URL, or start the API on its embedded database (npm start) first.");
-    const ds = createDataSource(databaseUrl, { poolSize: 1 });
-    await ds.initialize();
+    const ds = await openCliDatabase(config, "explain reads the stored row");
     try {
       await runCommand(permit, config.permit.tenant, argv, io, { facts, stored: storedResources(ds), description: target.description });
       return 0;

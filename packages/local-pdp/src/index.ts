@@ -10,6 +10,8 @@ import { buildServer } from "./server";
 
 export { conditionsHold } from "./explain";
 export { planAccess, type Plan, type PlanCondition, type PlanPolicy, type PlanUser } from "./plan";
+export { DecisionEngine, type EngineCheck, type EngineFacts, type EnginePolicy } from "./engine";
+export type { Decision, Model, ModelResult } from "./evaluator";
 
 export interface LocalPdp {
   url: string;
