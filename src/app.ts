@@ -34,6 +34,10 @@ import { FirstSight } from "./users/first-sight";
 import { HankoEvents } from "./users/hanko-events";
 import { UserRepository } from "./users/user.repository";
 import { UserService } from "./users/user.service";
+import type { Permit } from "permitio";
+import type { AuthzDecision } from "./authz/authorizer";
+import { explainRefusal } from "./authz/explain";
+import { permitDecisionFacts } from "./permit/decision-facts";
 import { WorkspaceRepository } from "./workspaces/workspace.repository";
 import { WorkspaceService } from "./workspaces/workspace.service";
 
@@ -48,6 +52,12 @@ export interface RunningApi {
 }
 
 const MIGRATION_LOCK = 7_311_042;
+
+/** Explanations of refusals, from the PDP's debug output and Permit's facts (development only). */
+function explainer(permit: Permit, tenant: string) {
+  const facts = permitDecisionFacts(permit, tenant);
+  return (userId: string, decision: AuthzDecision) => explainRefusal(facts, userId, decision);
+}
 
 async function migrate(dataSource: DataSource): Promise<void> {
   const runner = dataSource.createQueryRunner();
@@ -153,6 +163,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
         tenant: config.permit.tenant,
         logger,
         metrics,
+        ...(config.authzExplainHeader ? { explainDenials: explainer(permit, config.permit.tenant) } : {}),
         resyncIfMissing: (principal) => userSync.resyncIfMissing({ userId: principal.userId, ...(principal.email ? { email: principal.email } : {}) }),
       }),
       database: dataSource,

@@ -104,6 +104,13 @@ describe("loadConfig", () => {
     );
   });
 
+  it("answers x-authz-explain outside production only", () => {
+    const production = { ...PERMIT, NODE_ENV: "production", DATABASE_URL: "postgres://db/x", HANKO_API_URL: "https://h", CURSOR_SECRET: SECRET };
+    expect(loadConfig(production).authzExplainHeader).toBe(false);
+    expect(loadConfig({ NODE_ENV: "development" }).authzExplainHeader).toBe(true);
+    expect(loadConfig({ NODE_ENV: "test" }).authzExplainHeader).toBe(true);
+  });
+
   it("serves the explorer by default outside production only, and EXPLORER overrides", () => {
     const production = { ...PERMIT, NODE_ENV: "production", DATABASE_URL: "postgres://db/x", HANKO_API_URL: "https://h", CURSOR_SECRET: SECRET };
     expect(loadConfig({}).explorer).toBe(true);

@@ -43,6 +43,11 @@ export interface Config {
   corsOrigins: string[];
   /** Serve the GraphiQL explorer at `/explorer` (`EXPLORER`); on by default outside production. */
   explorer: boolean;
+  /**
+   * A request with `x-authz-explain: 1` gets the explanation of each denial (`extensions.explanation`).
+   * Outside production only, with no variable to turn it on there: it tells a caller the policy and facts.
+   */
+  authzExplainHeader: boolean;
   /** Key material for list cursors (`CURSOR_SECRET`); undefined → a random key kept in `dataDir`. Replicas must share it. */
   cursorSecret?: string;
   /** How long a mutation waits for the PDP to acknowledge its facts (`OUTBOX_WAIT_MS`). */
@@ -236,6 +241,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     corsOrigins: origins(env, "CORS_ORIGINS"),
     explorer: oneOf(env, "EXPLORER", ["on", "off"] as const, nodeEnv === "production" ? "off" : "on") === "on",
+    authzExplainHeader: nodeEnv !== "production",
     cursorSecret: secret(env, "CURSOR_SECRET"),
     outboxWaitMs: integer(env, "OUTBOX_WAIT_MS", 3000, 0, 60000),
     listPlanTtlMs: integer(env, "LIST_PLAN_TTL_MS", 10000, 0, 600000),

@@ -6,10 +6,12 @@
  * trip, not 150.
  */
 import DataLoader from "dataloader";
+import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
 import type { Permit } from "permitio";
 import type { Logger } from "../common/logger";
 import type { Metrics } from "../common/metrics";
-import { authzUnavailable } from "../common/errors";
+import { authzUnavailable, withExtensions, type AppError } from "../common/errors";
 import { toAuthzError } from "../permit/client";
 
 export interface AuthzUser {
@@ -35,12 +37,69 @@ export interface AuthorizerOptions {
   maxBatchSize?: number;
   /** Counts the decisions by resource type, action and result. */
   metrics?: Pick<Metrics, "decisions">;
+  /**
+   * Development only (`x-authz-explain: 1`): why a refused decision went as it did, sent
+   * with the refusal as `extensions.explanation`.
+   */
+  explain?: (decision: AuthzDecision) => Promise<unknown>;
 }
 
 interface Check {
   action: string;
   resource: AuthzResource;
 }
+
+/**
+ * One decision of a request. Its id is what a client sees on a refusal (`extensions.decisionId`)
+ * and what the log line of the decision carries, so an operator finds one from the other.
+ */
+export interface AuthzDecision {
+  /** A random UUID (v4), made on first use: most decisions are never logged nor refused. */
+  readonly id: string;
+  readonly action: string;
+  readonly resource: AuthzResource;
+  readonly allow: boolean;
+  /** Round trip of the bulk call that decided it; absent when no PDP was asked. */
+  readonly pdpMs?: number;
+  /** `missing`: the row does not exist, so there was nothing to ask the PDP about. */
+  readonly reason?: "missing";
+}
+
+/**
+ * Ids are random UUIDs: 122 random bits cannot be guessed or enumerated, they reveal neither
+ * time nor order (a ULID would, and would need a library), and they read like the request ids.
+ */
+export const newDecisionId = (): string => randomUUID();
+
+/**
+ * A denial raised after the rules allowed (a row deleted meanwhile, an unknown email, a field no
+ * rule covers): no PDP decision stands behind it, so one is recorded as `missing`, with the
+ * field's path. Answers its decision id.
+ */
+export function recordUnattributedDenial(logger: Logger, userId: string | undefined, code: string, path: readonly (string | number)[] | undefined): string {
+  const decisionId = newDecisionId();
+  logger.info({ decisionId, user: userId, allow: false, reason: "missing", path }, `authorization denied (${code})`);
+  return decisionId;
+}
+
+class Decision implements AuthzDecision {
+  private assignedId?: string;
+  constructor(
+    readonly action: string,
+    readonly resource: AuthzResource,
+    readonly allow: boolean,
+    readonly pdpMs?: number,
+    readonly reason?: "missing",
+  ) {}
+
+  get id(): string {
+    return (this.assignedId ??= newDecisionId());
+  }
+}
+
+/** `type:key`, or the type alone for a type-level check (creating a note or a workspace). */
+export const resourceLabel = (resource: Pick<AuthzResource, "type" | "key">): string =>
+  resource.key === undefined ? resource.type : `${resource.type}:${resource.key}`;
 
 export const DEFAULT_MAX_BATCH_SIZE = 1000;
 
@@ -58,8 +117,9 @@ export class Authorizer {
   private readonly user: AuthzUser;
   private readonly tenant: string;
   private readonly logger: Logger;
-  private readonly loader: DataLoader<Check, boolean, string>;
+  private readonly loader: DataLoader<Check, Decision, string>;
   private readonly metrics?: Pick<Metrics, "decisions">;
+  private readonly explain?: (decision: AuthzDecision) => Promise<unknown>;
   private sent = 0;
 
   constructor(options: AuthorizerOptions) {
@@ -68,7 +128,8 @@ export class Authorizer {
     this.user = { ...options.user };
     this.tenant = options.tenant;
     this.logger = options.logger;
-    this.loader = new DataLoader<Check, boolean, string>((checks) => this.decide(checks), {
+    this.explain = options.explain;
+    this.loader = new DataLoader<Check, Decision, string>((checks) => this.decideBatch(checks), {
       cache: true,
       cacheKeyFn: (c) => checkCacheKey(c.action, c.resource),
       maxBatchSize: options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE,
@@ -83,8 +144,52 @@ export class Authorizer {
    * Whether the user may perform `action` on `resource`. Resolves true/false from the PDP;
    * rejects with AUTHZ_UNAVAILABLE when the PDP cannot decide (never a default answer).
    */
-  can(action: string, resource: AuthzResource): Promise<boolean> {
+  async can(action: string, resource: AuthzResource): Promise<boolean> {
+    return (await this.decide(action, resource)).allow;
+  }
+
+  /** The decision itself, for a rule that may refuse on it (see `refuse`). Same batching and memo as `can`. */
+  decide(action: string, resource: AuthzResource): Promise<AuthzDecision> {
     return this.loader.load({ action, resource: { type: resource.type, key: resource.key, attributes: resource.attributes } });
+  }
+
+  /**
+   * The decision on a row that does not exist: a deny that asked no PDP. Refused like any
+   * other (same error, same `decisionId`), so a caller cannot tell a missing row from one they
+   * may not see; its log line says `reason: "missing"`.
+   */
+  missing(action: string, resource: Pick<AuthzResource, "type" | "key">): AuthzDecision {
+    return new Decision(action, { type: resource.type, key: resource.key }, false, undefined, "missing");
+  }
+
+  /**
+   * The one way a denial reaches a client: logs the decision at info level and answers the
+   * error carrying its `decisionId` (and, in development when asked, its explanation).
+   */
+  async refuse(decision: AuthzDecision, error: AppError): Promise<AppError> {
+    this.logger.info(this.logRecord(decision), `authorization denied (${error.code})`);
+    const extensions: Record<string, unknown> = { decisionId: decision.id };
+    if (this.explain) {
+      extensions.explanation = await this.explain(decision).catch((err: unknown) => {
+        this.logger.warn({ err, decisionId: decision.id }, "explanation failed");
+        return { error: "The explanation could not be computed." };
+      });
+    }
+    return withExtensions(error, extensions);
+  }
+
+  /** The log line of a decision, with the keys an operator searches by. */
+  private logRecord(d: AuthzDecision): Record<string, unknown> {
+    return {
+      decisionId: d.id,
+      user: this.user.userId,
+      action: d.action,
+      resource: resourceLabel(d.resource),
+      attributes: d.resource.attributes,
+      allow: d.allow,
+      ...(d.pdpMs === undefined ? {} : { pdpMs: d.pdpMs }),
+      ...(d.reason === undefined ? {} : { reason: d.reason }),
+    };
   }
 
   /**
@@ -101,7 +206,7 @@ export class Authorizer {
     return this.sent;
   }
 
-  private async decide(checks: readonly Check[]): Promise<boolean[]> {
+  private async decideBatch(checks: readonly Check[]): Promise<Decision[]> {
     this.sent += checks.length;
     // The key alone: the policy reads no other user field from the request, and the SDK would
     // stringify anything more for a log line on every check, even when silenced.
@@ -118,6 +223,7 @@ export class Authorizer {
       },
     }));
     let answers: boolean[];
+    const started = performance.now();
     try {
       answers = await this.permit.bulkCheck(queries, undefined, { throwOnError: true });
     } catch (err) {
@@ -134,9 +240,14 @@ export class Authorizer {
       );
       throw authzUnavailable(new Error(`bulk check answered ${Array.isArray(answers) ? answers.length : "no"} decisions for ${checks.length} checks`));
     }
-    const decisions = answers.map((answer) => answer === true);
+    const pdpMs = Math.round((performance.now() - started) * 10) / 10;
+    const decisions = checks.map((c, i) => new Decision(c.action, c.resource, answers[i] === true, pdpMs));
     if (this.metrics) {
-      checks.forEach((c, i) => this.metrics!.decisions.inc({ resource: c.resource.type, action: c.action, result: decisions[i] ? "allow" : "deny" }));
+      for (const d of decisions) this.metrics.decisions.inc({ resource: d.resource.type, action: d.action, result: d.allow ? "allow" : "deny" });
+    }
+    // Every decision at debug level; the line and its id are made only when that level is on.
+    if (this.logger.isLevelEnabled("debug")) {
+      for (const d of decisions) this.logger.debug(this.logRecord(d), "authorization decision");
     }
     return decisions;
   }

@@ -101,7 +101,10 @@ describe("argument parsing", () => {
     expect(() => parseArgs([])).toThrow(UsageError);
     expect(() => parseArgs(["grant", "a", "b"])).toThrow(/Unknown command "grant"/);
     expect(() => parseArgs(["assign", "a"])).toThrow(/takes 2 arguments, got 1/);
-    expect(parseArgs(["set-attr", "a", "plan", "premium"])).toEqual({ command: "set-attr", args: ["a", "plan", "premium"] });
+    expect(parseArgs(["set-attr", "a", "plan", "premium"])).toEqual({ command: "set-attr", args: ["a", "plan", "premium"], flags: new Set() });
+    expect(parseArgs(["explain", "a", "put", "notes", "--json"])).toEqual({ command: "explain", args: ["a", "put", "notes"], flags: new Set(["--json"]) });
+    expect(() => parseArgs(["roles", "a", "--json"])).toThrow(/Unknown option "--json" for "roles"/);
+    expect(() => parseArgs(["explain", "a", "put"])).toThrow(/takes 3 arguments, got 2/);
   });
 
   it("reads attribute values as JSON when they parse, else as text", () => {

@@ -6,11 +6,22 @@
  * Exit codes: 0 done, 1 failed (user unknown, PDP unreachable, rejected), 2 usage.
  */
 import type { Permit, UserRead } from "permitio";
+import type { DataSource } from "typeorm";
 import { loadConfig } from "../config";
 import { createLogger } from "../common/logger";
 import { describePermitError } from "../permit/client";
 import { listAll, orMissing, PAGE_SIZE, succeeded } from "../permit/rest";
 import { connectPermit, resolvePermitTarget } from "./permit-target";
+import type { AuthzResource } from "../authz/authorizer";
+import { explainDecision, explanationLines } from "../authz/explain";
+import { Actions, Resource } from "../authz/policy";
+import { newNoteResource, newWorkspaceResource, noteResource, workspaceResource } from "../authz/resources";
+import { isUuid } from "../common/validation";
+import { NoteRepository } from "../notes/note.repository";
+import { permitDecisionFacts, type DecisionFacts } from "../permit/decision-facts";
+import { WorkspaceRepository } from "../workspaces/workspace.repository";
+import { openCliDatabase } from "./database";
+import { runHistoryCommand } from "./policy-history";
 import { CommandError, consoleIo, runCommandLine, runIfMain, UsageError, type CliCommand, type Io } from "./run";
 
 const USAGE = `Usage: npm run permit -- <command>
@@ -21,20 +32,58 @@ const USAGE = `Usage: npm run permit -- <command>
                                         read as JSON when it parses (42, true, ["a"]), else as text
   unset-attr <email|id> <name>          remove a user attribute
   roles      <email|id>                 list the user's roles and attributes
+  explain    <email|id> <action> <notes|workspaces>[:<id>] [--json]
+                                        why the PDP allows or denies the user the action on
+                                        that note or workspace (without an id: a type-level
+                                        check, e.g. "post workspaces"); the attributes come
+                                        from the stored row (DATABASE_URL, else the running
+                                        embedded database); --json prints the structured result
+  history    [--json]                   the policy changes permit:apply made, newest first
 
 <email|id> is the user's email address or Hanko user id (the Permit user key).
 Roles are tenant roles in PERMIT_TENANT (default "default").`;
 
-const ARITY: Record<string, number> = { assign: 2, unassign: 2, "set-attr": 3, "unset-attr": 2, roles: 1 };
+const ARITY: Record<string, number> = { assign: 2, unassign: 2, "set-attr": 3, "unset-attr": 2, roles: 1, explain: 3, history: 0 };
+/** Flags a command accepts besides its arguments. */
+const FLAGS: Record<string, readonly string[]> = { explain: ["--json"], history: ["--json"] };
 
-export function parseArgs(argv: string[]): { command: string; args: string[] } {
-  const [command, ...args] = argv;
+export function parseArgs(argv: string[]): { command: string; args: string[]; flags: Set<string> } {
+  const [command, ...rest] = argv;
   if (!command || command === "--help" || command === "-h" || command === "help") throw new UsageError("");
   const arity = ARITY[command];
   if (arity === undefined) throw new UsageError(`Unknown command "${command}".`);
+  const accepted = FLAGS[command] ?? [];
+  const flags = new Set(rest.filter((a) => accepted.includes(a)));
+  const args = rest.filter((a) => !accepted.includes(a));
+  const unknownFlag = args.find((a) => a.startsWith("--"));
+  if (unknownFlag) throw new UsageError(`Unknown option "${unknownFlag}" for "${command}".`);
   if (args.length !== arity) throw new UsageError(`"${command}" takes ${arity} argument${arity > 1 ? "s" : ""}, got ${args.length}.`);
   if (args.some((a) => a.trim() === "")) throw new UsageError("Arguments must not be empty.");
-  return { command, args };
+  return { command, args, flags };
+}
+
+/** `notes:<id>` → {type, key}; `workspaces` → {type}. The action must be one the policy defines on that type. */
+export function parseExplainTarget(action: string, target: string): { type: Resource; key?: string } {
+  const at = target.indexOf(":");
+  const type = at < 0 ? target : target.slice(0, at);
+  const key = at < 0 ? undefined : target.slice(at + 1);
+  if (!(type in Actions)) throw new UsageError(`Unknown resource type "${type}": use ${Object.keys(Actions).join(" or ")}.`);
+  if (!(Actions[type as Resource] as readonly string[]).includes(action)) {
+    throw new UsageError(`Unknown action "${action}" on ${type}: use one of ${Actions[type as Resource].join(", ")}.`);
+  }
+  if (key !== undefined && !isUuid(key)) throw new UsageError(`"${key}" is not a ${type === Resource.notes ? "note" : "workspace"} id.`);
+  return key === undefined ? { type: type as Resource } : { type: type as Resource, key: key.toLowerCase() };
+}
+
+/** The stored row of a resource as the API sends it to the PDP (authz/resources.ts); undefined when there is no such row. */
+export type StoredResources = (type: Resource, key: string) => Promise<AuthzResource | undefined>;
+
+export interface ExplainDeps {
+  facts: DecisionFacts;
+  /** Needed for an instance (`notes:<id>`): the database the API uses. */
+  stored?: StoredResources;
+  /** Where the PDP is, for the output. */
+  description: string;
 }
 
 /** `42` → 42, `true` → true, `["a"]` → ["a"], `"x"` → "x", anything that is not JSON → the text itself. */
@@ -68,8 +117,8 @@ async function resolveUser(api: Permit["api"], who: string): Promise<UserRead | 
 
 const describeUser = (u: UserRead) => (u.email ? `${u.key} (${u.email})` : u.key);
 
-export async function runCommand(permit: Pick<Permit, "api">, tenant: string, argv: string[], io: Io): Promise<void> {
-  const { command, args } = parseArgs(argv);
+export async function runCommand(permit: Pick<Permit, "api">, tenant: string, argv: string[], io: Io, explain?: ExplainDeps): Promise<void> {
+  const { command, args, flags } = parseArgs(argv);
   const api = permit.api;
   const [who] = args;
 
@@ -95,6 +144,23 @@ export async function runCommand(permit: Pick<Permit, "api">, tenant: string, ar
   const userId = user.key;
 
   switch (command) {
+    case "explain": {
+      if (!explain) throw new CommandError("explain needs the PDP and the database.");
+      const [, action, target] = args;
+      const { type, key } = parseExplainTarget(action!, target!);
+      let resource: AuthzResource;
+      if (key === undefined) resource = type === Resource.notes ? newNoteResource(userId) : newWorkspaceResource();
+      else {
+        if (!explain.stored) throw new CommandError("explain on an instance needs the database.");
+        const stored = await explain.stored(type, key);
+        if (!stored) throw new CommandError(`There is no ${type === Resource.notes ? "note" : "workspace"} ${key} in the database.`);
+        resource = stored;
+      }
+      const explanation = await explainDecision({ userId, action: action!, resource }, { facts: explain.facts });
+      if (flags.has("--json")) io.out(JSON.stringify(explanation, null, 2));
+      else for (const line of explanationLines(explanation, explain.description)) io.out(line);
+      return;
+    }
     case "assign": {
       const role = args[1];
       const assigned = await succeeded([409], () => api.roleAssignments.assign({ user: userId, role, tenant }));
@@ -149,6 +215,18 @@ export async function runCommand(permit: Pick<Permit, "api">, tenant: string, ar
   }
 }
 
+/** Rows read through the API's own repositories, turned into resources by the API's own builders. */
+export function storedResources(ds: DataSource): StoredResources {
+  return async (type, key) => {
+    if (type === Resource.notes) {
+      const [note] = await new NoteRepository(ds).findByIds([key]);
+      return note ? noteResource(note) : undefined;
+    }
+    const [workspace] = await new WorkspaceRepository(ds).findByIds([key]);
+    return workspace ? workspaceResource(workspace) : undefined;
+  };
+}
+
 /** Permit's failures, told as "not reachable" or "rejected" (never with the key). */
 function describeFailure(err: unknown): string {
   const f = describePermitError(err);
@@ -162,11 +240,28 @@ const command: CliCommand = {
   usage: USAGE,
   describeFailure,
   async run(argv, io) {
-    parseArgs(argv);
+    const { command: name, args, flags } = parseArgs(argv);
+    // The history is in the database, not in Permit.
+    if (name === "history") return runHistoryCommand(flags, io);
     const config = loadConfig();
-    const permit = connectPermit(config, await resolvePermitTarget(config), createLogger("warn", { name: "permit-admin" }));
-    await runCommand(permit, config.permit.tenant, argv, io);
-    return 0;
+    const target = await resolvePermitTarget(config);
+    const permit = connectPermit(config, target, createLogger("warn", { name: "permit-admin" }));
+    if (name !== "explain") {
+      await runCommand(permit, config.permit.tenant, argv, io);
+      return 0;
+    }
+    const facts = permitDecisionFacts(permit, config.permit.tenant);
+    if (parseExplainTarget(args[1]!, args[2]!).key === undefined) {
+      await runCommand(permit, config.permit.tenant, argv, io, { facts, description: target.description });
+      return 0;
+    }
+    const ds = await openCliDatabase(config, "explain reads the stored row");
+    try {
+      await runCommand(permit, config.permit.tenant, argv, io, { facts, stored: storedResources(ds), description: target.description });
+      return 0;
+    } finally {
+      await ds.destroy();
+    }
   },
 };
 

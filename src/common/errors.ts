@@ -32,6 +32,15 @@ export class AppError extends GraphQLError {
   }
 }
 
+/**
+ * The same error with more extensions, e.g. the `decisionId` of the denial it reports. The
+ * code stays the error's own.
+ */
+export function withExtensions(error: AppError, extra: Record<string, unknown>): AppError {
+  const { code: _code, ...extensions } = error.extensions;
+  return new AppError(error.code, error.message, { ...extensions, ...extra }, error.originalError);
+}
+
 export const unauthenticated = (message = "A valid Hanko session is required.", reason?: string) =>
   new AppError(ErrorCode.UNAUTHENTICATED, message, reason ? { reason } : {});
 

@@ -10,10 +10,12 @@ export interface LoggerOptions {
    * at a terminal in development. Log collectors always get JSON.
    */
   pretty?: boolean;
+  /** Where JSON lines go instead of stdout (tests read the log from it). */
+  destination?: pino.DestinationStream;
 }
 
 export function createLogger(level: string, options: LoggerOptions = {}): Logger {
-  return pino({
+  const settings: pino.LoggerOptions = {
     name: options.name ?? "notes-api",
     level,
     redact: {
@@ -23,5 +25,6 @@ export function createLogger(level: string, options: LoggerOptions = {}): Logger
     ...(options.pretty
       ? { transport: { target: "pino-pretty", options: { singleLine: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname,name" } } }
       : {}),
-  });
+  };
+  return options.destination ? pino(settings, options.destination) : pino(settings);
 }

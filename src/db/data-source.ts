@@ -6,8 +6,9 @@ import { Workspace } from "../workspaces/workspace.entity";
 import { WorkspaceMember } from "../workspaces/workspace-member.entity";
 import { Note } from "../notes/note.entity";
 import { OutboxFact } from "../outbox/outbox.entity";
+import { PolicyChange } from "../permit/policy-change.entity";
 
-export const entities = [User, Workspace, WorkspaceMember, Note, OutboxFact];
+export const entities = [User, Workspace, WorkspaceMember, Note, OutboxFact, PolicyChange];
 
 /** The one DataSource factory: the server, the tests and the TypeORM CLI (ormconfig.ts) use it. */
 export interface DataSourceOptions {

@@ -9,7 +9,7 @@ import type { FastifyRequest } from "fastify";
 import { extractSessionToken } from "../auth/extract-token";
 import type { Principal } from "../auth/principal";
 import type { SessionVerifier, VerifyOptions } from "../auth/session-verifier";
-import { Authorizer } from "../authz/authorizer";
+import { Authorizer, type AuthzDecision } from "../authz/authorizer";
 import { AppError, ErrorCode, databaseUnavailable, isAppError } from "../common/errors";
 import type { Logger } from "../common/logger";
 import type { Metrics } from "../common/metrics";
@@ -33,11 +33,19 @@ export interface ContextDeps {
   logger: Logger;
   metrics?: Pick<Metrics, "decisions">;
   /**
+   * Outside production (Config#authzExplainHeader): explains a refusal for a request that
+   * asks with `x-authz-explain: 1`.
+   */
+  explainDenials?: (userId: string, decision: AuthzDecision) => Promise<unknown>;
+  /**
    * Evidence that Permit lost the caller (the PDP lists no tenant role): checks and syncs them
    * again, answering true when it did (permit/user-sync.ts#resyncIfMissing).
    */
   resyncIfMissing?: (principal: Principal) => Promise<boolean>;
 }
+
+/** The request header that asks for explanations of denials (development only). */
+export const EXPLAIN_HEADER = "x-authz-explain";
 
 export interface ContextBuilder {
   (request: FastifyRequest): Promise<RequestContext>;
@@ -65,12 +73,12 @@ export function createContextBuilder(deps: ContextDeps): ContextBuilder {
     }
     return principal;
   };
-  const contextFor = (principal: Principal | null, logger: Logger): RequestContext => {
-    const authorizerFor = (p: Principal) =>
-      new Authorizer({ permit: deps.permit, user: { userId: p.userId }, tenant: deps.tenant, logger, metrics: deps.metrics });
+  const contextFor = (principal: Principal | null, logger: Logger, explain?: (decision: AuthzDecision) => Promise<unknown>): RequestContext => {
     const context: RequestContext = {
       principal,
-      authorizer: principal ? authorizerFor(principal) : null,
+      authorizer: principal
+        ? new Authorizer({ permit: deps.permit, user: { userId: principal.userId }, tenant: deps.tenant, logger, metrics: deps.metrics, explain })
+        : null,
       loaders: createLoaders(deps.services),
       listPlanner: deps.listPlanner,
       services: deps.services,
@@ -84,8 +92,14 @@ export function createContextBuilder(deps: ContextDeps): ContextBuilder {
     return context;
   };
   const build = async (request: FastifyRequest): Promise<RequestContext> => {
+    const principal = await principalOf(request);
+    const explainDenials = deps.explainDenials;
+    const explain =
+      principal && explainDenials && request.headers[EXPLAIN_HEADER] === "1"
+        ? (decision: AuthzDecision) => explainDenials(principal.userId, decision)
+        : undefined;
     // The request's child logger: every line a resolver or the Authorizer writes carries `reqId`.
-    return contextFor(await principalOf(request), request.log as unknown as Logger);
+    return contextFor(principal, request.log as unknown as Logger, explain);
   };
   const forPrincipal = (principal: Principal, logger: Logger): RequestContext => {
     const context = contextFor(principal, logger);

@@ -12,7 +12,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Kind, type GraphQLSchema, type OperationDefinitionNode } from "graphql";
+import { Kind, type GraphQLFormattedError, type GraphQLSchema, type OperationDefinitionNode } from "graphql";
+import { recordUnattributedDenial } from "../authz/authorizer";
 import { ErrorCode } from "../common/errors";
 import type { Logger } from "../common/logger";
 import type { Metrics } from "../common/metrics";
@@ -65,6 +66,19 @@ function operationLabel(operation: OperationDefinitionNode | undefined): string 
     names.add(selection.name.value);
   }
   return names.size === 0 || names.size > 2 ? "other" : [...names].sort().join(",");
+}
+
+const DENIALS = new Set<unknown>([ErrorCode.FORBIDDEN, ErrorCode.NOT_FOUND]);
+
+/**
+ * Every FORBIDDEN and NOT_FOUND carries a `decisionId`. The rules refuse with one
+ * (Authorizer#refuse); a denial raised later, by a use case, gets one recorded here.
+ */
+function withDecisionId(error: GraphQLFormattedError, context: RequestContext): GraphQLFormattedError {
+  const code = error.extensions?.code;
+  if (!DENIALS.has(code) || error.extensions?.decisionId !== undefined) return error;
+  const decisionId = recordUnattributedDenial(context.logger, context.principal?.userId, String(code), error.path);
+  return { ...error, extensions: { ...error.extensions, decisionId } };
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
@@ -125,6 +139,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
           const started = process.hrtime.bigint();
           return {
             async willSendResponse({ errors, contextValue, response, operationName, operation }) {
+              if (response.body.kind === "single" && response.body.singleResult.errors) {
+                response.body.singleResult.errors = response.body.singleResult.errors.map((e) => withDecisionId(e, contextValue));
+              }
               metrics.operations.observe(
                 { operation: operationLabel(operation), type: operation?.operation ?? "unknown", outcome: errors?.length ? "error" : "ok" },
                 Number(process.hrtime.bigint() - started) / 1e9,

@@ -133,7 +133,10 @@ describe("fact delivery (transactional outbox)", () => {
     releaseSlow();
     expect(await answer).toBe(true);
     await busyDrain;
-    expect(deliveredBy).toEqual(["busy:note.deleted:first", "busy:note.deleted:mine"]);
+    // Once `busy` lets go of the lock, either deliverer may take the next batch; what holds is
+    // the order, and that each fact is delivered once.
+    expect(deliveredBy[0]).toBe("busy:note.deleted:first");
+    expect(deliveredBy.map((d) => d.split(":").slice(1).join(":"))).toEqual(["note.deleted:first", "note.deleted:mine"]);
   });
 
   it("answers false when its facts are not acknowledged within the wait", async () => {

@@ -34,12 +34,12 @@ export interface ReconcileOptions {
 }
 
 type Attrs = Record<string, string>;
-interface Assignment {
+export interface Assignment {
   user: string;
   role: string;
   instance: string;
 }
-interface Tuple {
+export interface Tuple {
   subject: string;
   object: string;
 }
@@ -117,6 +117,44 @@ function chunks<T>(items: T[], size: number): T[][] {
   return out;
 }
 
+/**
+ * Every fact the database implies (policy.md, "Facts the API writes"): users (deleted ones
+ * flagged), instances with their attributes by `type:key`, workspace roles and note tuples.
+ */
+export interface ExpectedFacts {
+  users: { id: string; email: string | null; deleted: boolean }[];
+  instances: Map<string, Attrs>;
+  roles: Assignment[];
+  tuples: Tuple[];
+  workspaces: number;
+  notes: number;
+}
+
+export async function readExpectedFacts(ds: DataSource): Promise<ExpectedFacts> {
+  const users = (await ds.query(`SELECT id, email, deleted_at IS NOT NULL AS deleted FROM users`)) as { id: string; email: string | null; deleted: boolean }[];
+  const workspaces = (await ds.query(`SELECT id, owner_id FROM workspaces`)) as { id: string; owner_id: string }[];
+  const notes = (await ds.query(`SELECT id, owner_id, workspace_id FROM notes`)) as { id: string; owner_id: string; workspace_id: string | null }[];
+  const members = (await ds.query(`SELECT workspace_id, user_id, role FROM workspace_members`)) as { workspace_id: string; user_id: string; role: WorkspaceRole }[];
+  const instances = new Map<string, Attrs>();
+  for (const w of workspaces) instances.set(instanceId(Resource.workspaces, w.id), { [WorkspaceAttribute.owner]: w.owner_id });
+  for (const n of notes) {
+    instances.set(instanceId(Resource.notes, n.id), {
+      [NoteAttribute.owner]: n.owner_id,
+      ...(n.workspace_id ? { [NoteAttribute.workspace]: n.workspace_id } : {}),
+    });
+  }
+  return {
+    users,
+    instances,
+    roles: members.map((m) => ({ user: m.user_id, role: workspaceRoleKey(m.role), instance: instanceId(Resource.workspaces, m.workspace_id) })),
+    tuples: notes
+      .filter((n) => n.workspace_id)
+      .map((n) => ({ subject: instanceId(Resource.workspaces, n.workspace_id!), object: instanceId(Resource.notes, n.id) })),
+    workspaces: workspaces.length,
+    notes: notes.length,
+  };
+}
+
 export async function reconcile(options: ReconcileOptions): Promise<ReconcileReport> {
   const { permit, ds, tenant, dryRun, progress } = options;
   const api = permit.api;
@@ -136,10 +174,8 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
   );
 
   progress?.("reading the database…");
-  const dbUsers = (await ds.query(`SELECT id, email, deleted_at IS NOT NULL AS deleted FROM users`)) as { id: string; email: string | null; deleted: boolean }[];
-  const dbWorkspaces = (await ds.query(`SELECT id, owner_id FROM workspaces`)) as { id: string; owner_id: string }[];
-  const dbNotes = (await ds.query(`SELECT id, owner_id, workspace_id FROM notes`)) as { id: string; owner_id: string; workspace_id: string | null }[];
-  const dbMembers = (await ds.query(`SELECT workspace_id, user_id, role FROM workspace_members`)) as { workspace_id: string; user_id: string; role: WorkspaceRole }[];
+  const expected = await readExpectedFacts(ds);
+  const dbUsers = expected.users;
 
   // ── the diff ─────────────────────────────────────────────────────────────────────────
   const diff: ReconcileDiff = {
@@ -166,14 +202,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
   }
   const deleted = new Set(diff.usersDeleted);
 
-  const wantInstances = new Map<string, Attrs>();
-  for (const w of dbWorkspaces) wantInstances.set(instanceId(Resource.workspaces, w.id), { [WorkspaceAttribute.owner]: w.owner_id });
-  for (const n of dbNotes) {
-    wantInstances.set(instanceId(Resource.notes, n.id), {
-      [NoteAttribute.owner]: n.owner_id,
-      ...(n.workspace_id ? { [NoteAttribute.workspace]: n.workspace_id } : {}),
-    });
-  }
+  const wantInstances = expected.instances;
   const haveInstances = new Map<string, Record<string, unknown> | undefined>();
   for (const i of [...workspaceInstances, ...noteInstances]) haveInstances.set(instanceId(i.resource, i.key), i.attributes as Record<string, unknown> | undefined);
   for (const [id, attributes] of wantInstances) {
@@ -184,10 +213,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
 
   const key = (a: Assignment) => `${a.user} ${a.role} ${a.instance}`;
   const wantRoles = new Map<string, Assignment>();
-  for (const m of dbMembers) {
-    const a = { user: m.user_id, role: workspaceRoleKey(m.role)!, instance: instanceId(Resource.workspaces, m.workspace_id) };
-    wantRoles.set(key(a), a);
-  }
+  for (const a of expected.roles) wantRoles.set(key(a), a);
   const haveRoles = new Map<string, Assignment>();
   for (const a of assignments) {
     if (!a.resource_instance || typeOf(a.resource_instance) !== Resource.workspaces || (a.tenant ?? tenant) !== tenant) continue;
@@ -200,11 +226,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
 
   const tkey = (t: Tuple) => `${t.subject} ${t.object}`;
   const wantTuples = new Map<string, Tuple>();
-  for (const n of dbNotes) {
-    if (!n.workspace_id) continue;
-    const t = { subject: instanceId(Resource.workspaces, n.workspace_id), object: instanceId(Resource.notes, n.id) };
-    wantTuples.set(tkey(t), t);
-  }
+  for (const t of expected.tuples) wantTuples.set(tkey(t), t);
   const haveTuples = new Map<string, Tuple>();
   for (const t of tuples) {
     if (t.relation !== Relation.parent || typeOf(t.subject) !== Resource.workspaces || typeOf(t.object) !== Resource.notes) continue;
@@ -221,9 +243,9 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
     diff,
     expected: {
       users: dbUsers.filter((u) => !u.deleted).length,
-      workspaces: dbWorkspaces.length,
-      notes: dbNotes.length,
-      memberships: dbMembers.length,
+      workspaces: expected.workspaces,
+      notes: expected.notes,
+      memberships: expected.roles.length,
       tuples: wantTuples.size,
     },
     ms: { read: readMs, write: 0 },

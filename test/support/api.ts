@@ -33,9 +33,16 @@ export interface TestApi extends RunningApi {
   pdp(pathname: string, init?: RequestInit): Promise<Response>;
 }
 
-export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
+export interface TestApiOptions {
+  /** Receives every log line of the API (JSON), at LOG_LEVEL (give one in `env`). */
+  logLines?: string[];
+  /** Changes to the loaded configuration, for what no variable sets (e.g. production-only behaviour). */
+  configure?: (config: Config) => Config;
+}
+
+export async function startTestApi(env: Record<string, string> = {}, options: TestApiOptions = {}): Promise<TestApi> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "notes-api-data-"));
-  const config = loadConfig({
+  const loaded = loadConfig({
     NODE_ENV: "test",
     PORT: "0",
     LOCAL_PDP_PORT: "0",
@@ -50,7 +57,10 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
     RATE_LIMIT_ANON_PER_MINUTE: "0",
     ...env,
   });
-  const api = await startApi(config, createLogger(config.logLevel));
+  const config = options.configure ? options.configure(loaded) : loaded;
+  const lines = options.logLines;
+  const destination = lines ? { write: (line: string) => void lines.push(line) } : undefined;
+  const api = await startApi(config, createLogger(config.logLevel, destination ? { destination } : {}));
 
   const http = (pathname: string, init?: RequestInit) => fetch(`${api.url}${pathname}`, init);
   return {

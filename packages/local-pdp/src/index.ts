@@ -8,7 +8,10 @@ import { DecisionLog } from "./decision-log";
 import { Evaluator } from "./evaluator";
 import { buildServer } from "./server";
 
+export { conditionsHold } from "./explain";
 export { planAccess, type Plan, type PlanCondition, type PlanPolicy, type PlanUser } from "./plan";
+export { DecisionEngine, type EngineCheck, type EngineFacts, type EnginePolicy } from "./engine";
+export type { Decision, Model, ModelResult } from "./evaluator";
 
 export interface LocalPdp {
   url: string;

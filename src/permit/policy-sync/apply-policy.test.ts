@@ -9,6 +9,7 @@ import { applyPolicy, summarize } from ".";
 import { main as applyCli } from "../../cli/permit-apply";
 import { createPermitClient } from "../client";
 import { policy } from "../../authz/policy";
+import { createTestDatabase } from "../../../test/support/database";
 
 const API_KEY = "apply-policy-test-key";
 const silent = pino({ level: "silent" });
@@ -122,7 +123,9 @@ describe("npm run permit:apply", () => {
     err = [];
     jest.spyOn(console, "log").mockImplementation((...a: unknown[]) => void out.push(a.join(" ")));
     jest.spyOn(console, "error").mockImplementation((...a: unknown[]) => void err.push(a.join(" ")));
-    for (const name of ["PERMIT_API_KEY", "PERMIT_PDP_URL", "PERMIT_API_URL", "PERMIT_TENANT", "NODE_ENV"]) delete process.env[name];
+    for (const name of ["PERMIT_API_KEY", "PERMIT_PDP_URL", "PERMIT_API_URL", "PERMIT_TENANT", "NODE_ENV", "DATABASE_URL"]) delete process.env[name];
+    // No embedded database is running there.
+    process.env.DATA_DIR = "/nonexistent/apply-policy-test";
   });
   afterEach(() => {
     jest.restoreAllMocks();
@@ -139,8 +142,15 @@ describe("npm run permit:apply", () => {
     expect(err.join("\n")).toMatch(/Unknown argument "--force"/);
   });
 
-  it("applies to the configured environment and reports that nothing changed", async () => {
+  it("refuses to apply without a database to record the change in (exit 1)", async () => {
     Object.assign(process.env, { PERMIT_API_KEY: API_KEY, PERMIT_PDP_URL: pdp.url, PERMIT_API_URL: `${pdp.url}/` });
+    await expect(applyCli([])).resolves.toBe(1);
+    expect(err.join("\n")).toMatch(/The policy history is kept in the database: set DATABASE_URL/);
+    expect(out).toEqual([]);
+  });
+
+  it("applies to the configured environment and reports that nothing changed", async () => {
+    Object.assign(process.env, { PERMIT_API_KEY: API_KEY, PERMIT_PDP_URL: pdp.url, PERMIT_API_URL: `${pdp.url}/`, DATABASE_URL: await createTestDatabase() });
     await expect(applyCli([])).resolves.toBe(0);
     expect(out.join("\n")).toMatch(/Nothing changed: the policy is already applied/);
     expect(out.join("\n")).not.toContain(API_KEY);

@@ -28,6 +28,8 @@ export interface ApplyPolicyOptions {
   prune?: boolean;
   /** Receives one line per change. */
   log?: (line: string) => void;
+  /** Compare only: the result lists what the apply would change, and nothing is written. */
+  dryRun?: boolean;
   /** When given, the tenant is created if missing (decisions are made per tenant). */
   tenant?: string;
 }
@@ -36,7 +38,7 @@ export async function applyPolicy(permit: Pick<Permit, "api">, policy: Policy, o
   const problems = validatePolicy(policy);
   if (problems.length > 0) throw new Error(`The policy is inconsistent:\n  ${problems.join("\n  ")}`);
 
-  const run = new SyncRun(permit.api, options.log ?? (() => {}));
+  const run = new SyncRun(permit.api, options.log ?? (() => {}), options.dryRun);
   const ids = { resources: new Map() as ResourceIds, conditionSets: new Map() as ConditionSetIds };
   const ordered = dependencyOrder(policy.resources);
 
@@ -66,9 +68,12 @@ export async function applyPolicy(permit: Pick<Permit, "api">, policy: Policy, o
 }
 
 /** One line for the end of a run. */
-export function summarize(result: ApplyPolicyResult): string {
+export function summarize(result: ApplyPolicyResult, dryRun = false): string {
   const changes = result.created.length + result.updated.length + result.removed.length;
   if (changes === 0) return `Nothing changed: the policy is already applied (${result.unchanged} objects checked).`;
+  if (dryRun) {
+    return `Dry run: ${result.created.length} to create, ${result.updated.length} to update, ${result.removed.length} to remove, ${result.unchanged} unchanged; nothing was written.`;
+  }
   return (
     `${result.created.length} created, ${result.updated.length} updated, ${result.removed.length} removed, ` +
     `${result.unchanged} unchanged.`

@@ -33,6 +33,8 @@ export class SyncRun {
   constructor(
     readonly api: Permit["api"],
     private readonly log: (line: string) => void,
+    /** Read and compare only: the changes are recorded and logged ("would …"), never written. */
+    readonly dryRun = false,
   ) {}
 
   /** Runs one step; a failure becomes a PolicyApplyError naming the step. */
@@ -51,17 +53,17 @@ export class SyncRun {
 
   created(label: string): void {
     this.result.created.push(label);
-    this.log(`created ${label}`);
+    this.log(`${this.dryRun ? "would create" : "created"} ${label}`);
   }
 
   updated(label: string, what: string[]): void {
     this.result.updated.push(label);
-    this.log(`updated ${label} (${what.join(", ")})`);
+    this.log(`${this.dryRun ? "would update" : "updated"} ${label} (${what.join(", ")})`);
   }
 
   removed(label: string): void {
     this.result.removed.push(label);
-    this.log(`removed ${label}`);
+    this.log(`${this.dryRun ? "would remove" : "removed"} ${label}`);
   }
 
   unchanged(): void {
@@ -93,12 +95,12 @@ export async function reconcile<Desired, Actual>(run: SyncRun, desired: readonly
     await run.step(label, async () => {
       const actual = await kind.read(d);
       if (actual === undefined) {
-        await kind.create(d);
+        if (!run.dryRun) await kind.create(d);
         return run.created(label);
       }
       const change = kind.change?.(d, actual);
       if (!change) return run.unchanged();
-      await change.write();
+      if (!run.dryRun) await change.write();
       run.updated(label, change.what);
     });
   }
@@ -117,7 +119,7 @@ export async function pruneExtra<Actual>(run: SyncRun, actual: readonly Actual[]
   for (const a of actual) {
     if (extra.keep(a)) continue;
     const label = extra.label(a);
-    await run.step(label, () => extra.remove(a));
+    if (!run.dryRun) await run.step(label, () => extra.remove(a));
     run.removed(label);
   }
 }

@@ -1,0 +1,198 @@
+/**
+ * `npm run permit:apply -- --preview` and the policy history, against the running API's local
+ * PDP over the real SDK. The target's policy is set by hand (applyPolicy with a variant, as if
+ * someone had applied an older policy.ts), and the code's policy is the change previewed:
+ * "editors may no longer delete" is a target whose note editors may delete.
+ */
+import type { Permit } from "permitio";
+import { EXIT_ACCESS_LOST, main as applyCli } from "../../src/cli/permit-apply";
+import { main as permitCli } from "../../src/cli/permit";
+import { createLogger } from "../../src/common/logger";
+import { policy, type Policy } from "../../src/authz/policy";
+import { createPermitClient } from "../../src/permit/client";
+import { applyPolicy } from "../../src/permit/policy-sync";
+import type { PolicyImpact } from "../../src/permit/policy-impact";
+import { startTestApi, type TestApi } from "../support/api";
+
+jest.setTimeout(60_000);
+
+let api: TestApi;
+let permit: Permit;
+const savedEnv = { ...process.env };
+let ids: { alice: string; bob: string; carol: string; w: string; notesInW: string[]; alicePersonal: string };
+
+/** The code's policy with the note role `role` granting `permissions` instead. */
+function withNoteRole(role: string, permissions: string[]): Policy {
+  return {
+    ...policy,
+    resources: policy.resources.map((r) =>
+      r.key !== "notes" ? r : { ...r, roles: r.roles.map((x) => (x.key === role ? { ...x, permissions } : x)) },
+    ),
+  };
+}
+const setTarget = (p: Policy) => applyPolicy(permit, p, { tenant: "default", prune: true });
+
+async function cli(run: (argv: string[], io: { out: (l: string) => void; err: (l: string) => void }) => Promise<number>, ...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await run(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out, err, text: out.join("\n") };
+}
+const preview = (...argv: string[]) => cli(applyCli, "--preview", ...argv);
+const historyRows = async () => ((await api.dataSource.query(`SELECT count(*)::int AS n FROM policy_changes`)) as { n: number }[])[0]!.n;
+
+async function gql(query: string, variables: Record<string, unknown>, token: string) {
+  const res = await api.http("/graphql", {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: Record<string, { id: string }>; errors?: unknown[] };
+  expect(body.errors).toBeUndefined();
+  return body.data!;
+}
+
+beforeAll(async () => {
+  api = await startTestApi();
+  permit = createPermitClient({ ...api.permit, timeoutMs: 2000 }, createLogger("silent"));
+  Object.assign(process.env, {
+    NODE_ENV: "test",
+    LOG_LEVEL: "silent",
+    DATA_DIR: api.dataDir,
+    DATABASE_URL: api.config.databaseUrl!,
+    PERMIT_API_KEY: api.permit.apiKey,
+    PERMIT_PDP_URL: api.permit.pdpUrl,
+    PERMIT_API_URL: api.permit.apiUrl,
+  });
+  const [alice, bob, carol] = await Promise.all(["alice.pv@example.com", "bob.pv@example.com", "carol.pv@example.com"].map((e) => api.token(e)));
+  const me = async (t: string) => (await gql(`{ me { id } }`, {}, t)).me!.id;
+  const [aliceId, bobId, carolId] = [await me(alice!), await me(bob!), await me(carol!)];
+  await permit.api.users.update(bobId, { attributes: { plan: "premium" } });
+  const w = (await gql(`mutation { createWorkspace(input: { name: "Launch" }) { id } }`, {}, bob!)).createWorkspace!.id;
+  await gql(`mutation($w: ID!) { shareWorkspace(workspaceId: $w, email: "alice.pv@example.com", role: EDITOR) { role } }`, { w }, bob!);
+  await gql(`mutation($w: ID!) { shareWorkspace(workspaceId: $w, email: "carol.pv@example.com", role: VIEWER) { role } }`, { w }, bob!);
+  const note = `mutation($t: String!, $w: ID) { createNote(input: { title: $t, workspaceId: $w }) { id } }`;
+  const notesInW = [];
+  for (const t of ["a", "b", "c"]) notesInW.push((await gql(note, { t, w }, bob!)).createNote!.id);
+  const alicePersonal = (await gql(note, { t: "mine" }, alice!)).createNote!.id;
+  ids = { alice: aliceId, bob: bobId, carol: carolId, w, notesInW, alicePersonal };
+});
+afterAll(async () => {
+  process.env = savedEnv;
+  await api?.stop();
+});
+afterEach(() => setTarget(policy));
+
+it("prints exactly `No change in access` when the target has the code's policy, and exits 0 with --fail-on-loss", async () => {
+  const r = await preview("--fail-on-loss");
+  expect(r.code).toBe(0);
+  expect(r.out).toEqual(["No change in access"]);
+});
+
+it("editors may no longer delete: names who loses delete on which notes and why, and --fail-on-loss exits 3", async () => {
+  await setTarget(withNoteRole("editor", ["get", "put", "delete"]));
+  for (const n of ids.notesInW) await expect(permit.check(ids.alice, "delete", { type: "notes", key: n, tenant: "default" })).resolves.toBe(true);
+
+  const r = await preview();
+  expect(r.code).toBe(0);
+  expect(r.text).toContain("Losses:");
+  expect(r.text).toContain("- delete on notes (notes#editor no longer grants delete): 1 users, 3 objects");
+  expect(r.text).toContain("alice.pv@example.com loses delete on 3 notes (notes#editor no longer grants delete)");
+  expect(r.text).not.toContain("Gains:");
+  // bob (manager) and carol (viewer) keep what they had: they are named nowhere.
+  expect(r.text).not.toMatch(/bob\.pv|carol\.pv/);
+
+  const failing = await preview("--fail-on-loss");
+  expect(failing.code).toBe(EXIT_ACCESS_LOST);
+  expect(EXIT_ACCESS_LOST).toBe(3);
+
+  // The preview wrote nothing: the target still lets alice delete.
+  await expect(permit.check(ids.alice, "delete", { type: "notes", key: ids.notesInW[0]!, tenant: "default" })).resolves.toBe(true);
+});
+
+it("--json prints the same report as JSON", async () => {
+  await setTarget(withNoteRole("editor", ["get", "put", "delete"]));
+  const r = await preview("--json");
+  expect(r.code).toBe(0);
+  const impact = JSON.parse(r.text) as PolicyImpact & { target: string; tenant: string };
+  expect(impact).toMatchObject({ changed: true, tenant: "default", gains: [], coverage: { users: 3, sampled: false } });
+  expect(impact.coverage.objects).toBe(1 + 4 + 2); // the workspace, four notes, two type-level checks
+  expect(impact.losses).toEqual([
+    {
+      change: "loses",
+      resource: "notes",
+      action: "delete",
+      grants: [{ model: "rebac", key: "notes#editor", label: "notes#editor" }],
+      users: 1,
+      objects: 3,
+      decisions: 3,
+      examples: [
+        {
+          user: ids.alice,
+          email: "alice.pv@example.com",
+          objects: 3,
+          sample: ids.notesInW.map((n) => `notes:${n}`).sort(),
+          text: "alice.pv@example.com loses delete on 3 notes (notes#editor no longer grants delete)",
+        },
+      ],
+    },
+  ]);
+});
+
+it("gains only: exit 0 with --fail-on-loss, and the gain is named", async () => {
+  await setTarget(withNoteRole("editor", ["get"]));
+  const r = await preview("--fail-on-loss");
+  expect(r.code).toBe(0);
+  expect(r.text).toContain("alice.pv@example.com gains put on 3 notes (notes#editor now grants put)");
+  expect(r.text).not.toContain("Losses:");
+});
+
+it("samples above --sample, with the seed stated; the same seed gives the same sample", async () => {
+  await setTarget(withNoteRole("editor", ["get", "put", "delete"]));
+  const a = await preview("--json", "--sample", "20", "--seed", "7");
+  const b = await preview("--json", "--sample", "20", "--seed", "7");
+  const impact = JSON.parse(a.text) as PolicyImpact;
+  expect(impact.coverage).toMatchObject({ sampled: true, compared: 20, seed: 7 });
+  expect(impact.coverage.population).toBeGreaterThan(20);
+  expect(JSON.parse(b.text).losses).toEqual(impact.losses);
+  const text = await preview("--sample", "20");
+  expect(text.text).toMatch(/sampled 20 of \d+ decisions \(seed 1/);
+});
+
+it("rejects preview options without --preview (exit 2)", async () => {
+  const r = await cli(applyCli, "--fail-on-loss");
+  expect(r.code).toBe(2);
+  expect(r.err.join("\n")).toMatch(/go with --preview/);
+  expect((await cli(applyCli, "--preview", "--sample", "0")).code).toBe(2);
+});
+
+it("records an apply that changed something in policy_changes (not a preview, a dry run or an apply with nothing to do); permit history lists it", async () => {
+  await setTarget(withNoteRole("editor", ["get", "put", "delete"]));
+  const before = await historyRows();
+  await preview();
+  const dry = await cli(applyCli, "--dry-run");
+  expect(dry.code).toBe(0);
+  expect(dry.text).toContain("would update resource_role:notes#editor (permissions)");
+  expect(dry.text).toMatch(/Dry run: 0 to create, 1 to update, 0 to remove/);
+  await expect(permit.check(ids.alice, "delete", { type: "notes", key: ids.notesInW[0]!, tenant: "default" })).resolves.toBe(true);
+  expect(await historyRows()).toBe(before);
+
+  const applied = await cli(applyCli, "--actor", "release-bot");
+  expect(applied.code).toBe(0);
+  expect(applied.text).toMatch(/Recorded as policy change #\d+ by release-bot/);
+  await expect(permit.check(ids.alice, "delete", { type: "notes", key: ids.notesInW[0]!, tenant: "default" })).resolves.toBe(false);
+  expect(await historyRows()).toBe(before + 1);
+  const again = await cli(applyCli);
+  expect(again.text).toMatch(/Nothing changed/);
+  expect(await historyRows()).toBe(before + 1);
+
+  const listed = await cli(permitCli, "history");
+  expect(listed.code).toBe(0);
+  expect(listed.out[0]).toMatch(/^#\d+ \S+ by release-bot to .* \(tenant "default"\): 0 created, 1 updated, 0 removed \(policy [0-9a-f]{12}\)$/);
+  expect(listed.out[1]).toBe("  ~ resource_role:notes#editor");
+  const json = await cli(permitCli, "history", "--json");
+  const rows = JSON.parse(json.text) as { id: string; actor: string; appliedAt: string; summary: { updated: string[]; prune: boolean } }[];
+  expect(rows[0]).toMatchObject({ actor: "release-bot", summary: { updated: ["resource_role:notes#editor"], prune: false } });
+  expect(rows.map((r) => Number(r.id))).toEqual([...rows.map((r) => Number(r.id))].sort((a, b) => b - a));
+  expect((await cli(permitCli, "history", "--all")).code).toBe(2);
+});
