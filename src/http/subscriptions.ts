@@ -61,13 +61,11 @@ interface Connection {
   principal: Principal;
   token: string;
   logger: Logger;
-  timers: NodeJS.Timeout[];
+  /** Pending timers (expiry, next re-check); each removes itself when it fires. */
+  timers: Set<NodeJS.Timeout>;
 }
 
 type ConnectionContext = WsContext<Record<string, unknown> | undefined, Extra>;
-
-/** Close codes of the contract that graphql-ws has no name for. */
-const CLOSE_INTERNAL = CloseCode.InternalServerError;
 
 /** setTimeout's longest delay; a later expiry is re-armed when it comes. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -106,6 +104,7 @@ export function attachSubscriptions(deps: SubscriptionServerDeps): SubscriptionS
     connections.delete(socket);
     open -= 1;
     connection.timers.forEach(clearTimeout);
+    connection.timers.clear();
     const left = (perUser.get(connection.principal.userId) ?? 1) - 1;
     if (left > 0) perUser.set(connection.principal.userId, left);
     else perUser.delete(connection.principal.userId);
@@ -114,12 +113,19 @@ export function attachSubscriptions(deps: SubscriptionServerDeps): SubscriptionS
   /** Ends the connection when its token expires, and whenever its session stops verifying. */
   const watch = (socket: WebSocket, connection: Connection) => {
     const { principal } = connection;
+    const later = (run: () => void, ms: number) => {
+      const timer = setTimeout(() => {
+        connection.timers.delete(timer);
+        run();
+      }, ms);
+      connection.timers.add(timer);
+    };
     if (principal.expiresAt !== undefined) {
       const closeAt = (principal.expiresAt + deps.clockToleranceSec()) * 1000;
       const arm = () => {
         const wait = closeAt - Date.now();
         if (wait <= 0) return socket.close(CloseCode.Unauthorized, "The session token has expired");
-        connection.timers.push(setTimeout(arm, Math.min(wait, MAX_TIMER_MS)));
+        later(arm, Math.min(wait, MAX_TIMER_MS));
       };
       arm();
     }
@@ -136,9 +142,9 @@ export function attachSubscriptions(deps: SubscriptionServerDeps): SubscriptionS
         // Hanko or the database did not answer: the events stay checked one by one; asked again at the next round.
         connection.logger.warn({ err: error }, "websocket session could not be re-verified; keeping the connection");
       }
-      if (connections.has(socket)) connection.timers.push(setTimeout(() => void recheck(), limits.sessionRecheckMs));
+      if (connections.has(socket)) later(() => void recheck(), limits.sessionRecheckMs);
     };
-    connection.timers.push(setTimeout(() => void recheck(), limits.sessionRecheckMs));
+    later(() => void recheck(), limits.sessionRecheckMs);
   };
 
   const format = (errors: readonly GraphQLError[]) => errors.map((error) => deps.formatError(error.toJSON(), error));
@@ -169,7 +175,8 @@ export function attachSubscriptions(deps: SubscriptionServerDeps): SubscriptionS
           if (isAppError(error) && error.code === ErrorCode.UNAUTHENTICATED) return closeWith(ctx, CloseCode.Unauthorized, "Unauthorized");
           logger.warn({ err: error }, "websocket connection could not be authenticated");
           const code = isAppError(error) ? error.code : "INTERNAL_SERVER_ERROR";
-          return closeWith(ctx, CLOSE_INTERNAL, code);
+          // Not the token's fault (Hanko, the database or the PDP did not answer): the client may retry.
+          return closeWith(ctx, CloseCode.InternalServerError, code);
         }
         const socket = ctx.extra.socket;
         if (socket.readyState !== socket.OPEN) return false;
@@ -179,7 +186,7 @@ export function attachSubscriptions(deps: SubscriptionServerDeps): SubscriptionS
         }
         perUser.set(principal.userId, held + 1);
         open += 1;
-        const connection: Connection = { principal, token, logger: logger.child({ user: principal.userId }), timers: [] };
+        const connection: Connection = { principal, token, logger: logger.child({ user: principal.userId }), timers: new Set() };
         connections.set(socket, connection);
         socket.once("close", () => release(socket));
         watch(socket, connection);
