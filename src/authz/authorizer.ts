@@ -56,6 +56,8 @@ interface Check {
 export interface AuthzDecision {
   /** A random UUID (v4), made on first use: most decisions are never logged nor refused. */
   readonly id: string;
+  /** The Permit user key the decision is about. */
+  readonly user: string;
   readonly action: string;
   readonly resource: AuthzResource;
   readonly allow: boolean;
@@ -85,6 +87,7 @@ export function recordUnattributedDenial(logger: Logger, userId: string | undefi
 class Decision implements AuthzDecision {
   private assignedId?: string;
   constructor(
+    readonly user: string,
     readonly action: string,
     readonly resource: AuthzResource,
     readonly allow: boolean,
@@ -100,6 +103,83 @@ class Decision implements AuthzDecision {
 /** `type:key`, or the type alone for a type-level check (creating a note or a workspace). */
 export const resourceLabel = (resource: Pick<AuthzResource, "type" | "key">): string =>
   resource.key === undefined ? resource.type : `${resource.type}:${resource.key}`;
+
+/** The log line of a decision, with the keys an operator searches by. */
+function decisionLogRecord(d: AuthzDecision): Record<string, unknown> {
+  return {
+    decisionId: d.id,
+    user: d.user,
+    action: d.action,
+    resource: resourceLabel(d.resource),
+    attributes: d.resource.attributes,
+    allow: d.allow,
+    ...(d.pdpMs === undefined ? {} : { pdpMs: d.pdpMs }),
+    ...(d.reason === undefined ? {} : { reason: d.reason }),
+  };
+}
+
+/** A check for any user: a request's checks share one user, a live event's checks do not. */
+export interface BulkCheck {
+  user: string;
+  action: string;
+  resource: AuthzResource;
+}
+
+export interface BulkDecisionDeps {
+  permit: Pick<Permit, "bulkCheck">;
+  /** Permit tenant every resource is checked in. */
+  tenant: string;
+  logger: Logger;
+  /** Counts the decisions by resource type, action and result. */
+  metrics?: Pick<Metrics, "decisions">;
+}
+
+/**
+ * The one way the API asks the PDP: every check in ONE `bulkCheck`, answered in order, each
+ * decision counted and logged at debug level (with its id, made only when that level is on).
+ * Rejects with AUTHZ_UNAVAILABLE when the PDP cannot decide; there is no default answer.
+ */
+export async function decideInBulk(deps: BulkDecisionDeps, checks: readonly BulkCheck[]): Promise<AuthzDecision[]> {
+  if (checks.length === 0) return [];
+  // The key alone: the policy reads no other user field from the request, and the SDK would
+  // stringify anything more for a log line on every check, even when silenced.
+  const queries = checks.map((c) => ({
+    user: { key: c.user },
+    action: c.action,
+    resource: {
+      type: c.resource.type,
+      // The SDK would fill a missing tenant with its own default; the configured one is sent always.
+      tenant: deps.tenant,
+      ...(c.resource.key === undefined ? {} : { key: c.resource.key }),
+      ...(c.resource.attributes === undefined ? {} : { attributes: c.resource.attributes }),
+    },
+  }));
+  let answers: boolean[];
+  const started = performance.now();
+  try {
+    answers = await deps.permit.bulkCheck(queries, undefined, { throwOnError: true });
+  } catch (err) {
+    throw toAuthzError(err, deps.logger);
+  }
+  if (!Array.isArray(answers) || answers.length !== checks.length) {
+    // Decisions can only be matched to checks by position; a short or long answer would
+    // attribute someone else's decision to a check. Refuse them all.
+    deps.logger.error(
+      { expected: checks.length, received: Array.isArray(answers) ? answers.length : typeof answers },
+      "PDP bulk answer does not match the checks sent; failing closed",
+    );
+    throw authzUnavailable(new Error(`bulk check answered ${Array.isArray(answers) ? answers.length : "no"} decisions for ${checks.length} checks`));
+  }
+  const pdpMs = Math.round((performance.now() - started) * 10) / 10;
+  const decisions = checks.map((c, i) => new Decision(c.user, c.action, c.resource, answers[i] === true, pdpMs));
+  if (deps.metrics) {
+    for (const d of decisions) deps.metrics.decisions.inc({ resource: d.resource.type, action: d.action, result: d.allow ? "allow" : "deny" });
+  }
+  if (deps.logger.isLevelEnabled("debug")) {
+    for (const d of decisions) deps.logger.debug(decisionLogRecord(d), "authorization decision");
+  }
+  return decisions;
+}
 
 export const DEFAULT_MAX_BATCH_SIZE = 1000;
 
@@ -117,7 +197,7 @@ export class Authorizer {
   private readonly user: AuthzUser;
   private readonly tenant: string;
   private readonly logger: Logger;
-  private readonly loader: DataLoader<Check, Decision, string>;
+  private readonly loader: DataLoader<Check, AuthzDecision, string>;
   private readonly metrics?: Pick<Metrics, "decisions">;
   private readonly explain?: (decision: AuthzDecision) => Promise<unknown>;
   private sent = 0;
@@ -129,7 +209,7 @@ export class Authorizer {
     this.tenant = options.tenant;
     this.logger = options.logger;
     this.explain = options.explain;
-    this.loader = new DataLoader<Check, Decision, string>((checks) => this.decideBatch(checks), {
+    this.loader = new DataLoader<Check, AuthzDecision, string>((checks) => this.decideBatch(checks), {
       cache: true,
       cacheKeyFn: (c) => checkCacheKey(c.action, c.resource),
       maxBatchSize: options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE,
@@ -159,7 +239,7 @@ export class Authorizer {
    * may not see; its log line says `reason: "missing"`.
    */
   missing(action: string, resource: Pick<AuthzResource, "type" | "key">): AuthzDecision {
-    return new Decision(action, { type: resource.type, key: resource.key }, false, undefined, "missing");
+    return new Decision(this.user.userId, action, { type: resource.type, key: resource.key }, false, undefined, "missing");
   }
 
   /**
@@ -167,7 +247,7 @@ export class Authorizer {
    * error carrying its `decisionId` (and, in development when asked, its explanation).
    */
   async refuse(decision: AuthzDecision, error: AppError): Promise<AppError> {
-    this.logger.info(this.logRecord(decision), `authorization denied (${error.code})`);
+    this.logger.info(decisionLogRecord(decision), `authorization denied (${error.code})`);
     const extensions: Record<string, unknown> = { decisionId: decision.id };
     if (this.explain) {
       extensions.explanation = await this.explain(decision).catch((err: unknown) => {
@@ -176,20 +256,6 @@ export class Authorizer {
       });
     }
     return withExtensions(error, extensions);
-  }
-
-  /** The log line of a decision, with the keys an operator searches by. */
-  private logRecord(d: AuthzDecision): Record<string, unknown> {
-    return {
-      decisionId: d.id,
-      user: this.user.userId,
-      action: d.action,
-      resource: resourceLabel(d.resource),
-      attributes: d.resource.attributes,
-      allow: d.allow,
-      ...(d.pdpMs === undefined ? {} : { pdpMs: d.pdpMs }),
-      ...(d.reason === undefined ? {} : { reason: d.reason }),
-    };
   }
 
   /**
@@ -206,49 +272,13 @@ export class Authorizer {
     return this.sent;
   }
 
-  private async decideBatch(checks: readonly Check[]): Promise<Decision[]> {
+  private decideBatch(checks: readonly Check[]): Promise<AuthzDecision[]> {
     this.sent += checks.length;
-    // The key alone: the policy reads no other user field from the request, and the SDK would
-    // stringify anything more for a log line on every check, even when silenced.
-    const user = { key: this.user.userId };
-    const queries = checks.map((c) => ({
-      user,
-      action: c.action,
-      resource: {
-        type: c.resource.type,
-        // The SDK would fill a missing tenant with its own default; the configured one is sent always.
-        tenant: this.tenant,
-        ...(c.resource.key === undefined ? {} : { key: c.resource.key }),
-        ...(c.resource.attributes === undefined ? {} : { attributes: c.resource.attributes }),
-      },
-    }));
-    let answers: boolean[];
-    const started = performance.now();
-    try {
-      answers = await this.permit.bulkCheck(queries, undefined, { throwOnError: true });
-    } catch (err) {
-      // DataLoader rejects every check of the batch with this error and forgets them, so a
-      // later `can` in the same request asks again instead of replaying the failure.
-      throw toAuthzError(err, this.logger);
-    }
-    if (!Array.isArray(answers) || answers.length !== checks.length) {
-      // Decisions can only be matched to checks by position; a short or long answer would
-      // attribute someone else's decision to a check. Refuse them all.
-      this.logger.error(
-        { expected: checks.length, received: Array.isArray(answers) ? answers.length : typeof answers },
-        "PDP bulk answer does not match the checks sent; failing closed",
-      );
-      throw authzUnavailable(new Error(`bulk check answered ${Array.isArray(answers) ? answers.length : "no"} decisions for ${checks.length} checks`));
-    }
-    const pdpMs = Math.round((performance.now() - started) * 10) / 10;
-    const decisions = checks.map((c, i) => new Decision(c.action, c.resource, answers[i] === true, pdpMs));
-    if (this.metrics) {
-      for (const d of decisions) this.metrics.decisions.inc({ resource: d.resource.type, action: d.action, result: d.allow ? "allow" : "deny" });
-    }
-    // Every decision at debug level; the line and its id are made only when that level is on.
-    if (this.logger.isLevelEnabled("debug")) {
-      for (const d of decisions) this.logger.debug(this.logRecord(d), "authorization decision");
-    }
-    return decisions;
+    // On a failure DataLoader rejects every check of the batch and forgets them, so a later
+    // `can` in the same request asks again instead of replaying the failure.
+    return decideInBulk(
+      { permit: this.permit, tenant: this.tenant, logger: this.logger, metrics: this.metrics },
+      checks.map((c) => ({ user: this.user.userId, action: c.action, resource: c.resource })),
+    );
   }
 }

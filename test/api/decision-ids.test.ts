@@ -17,6 +17,7 @@ import {
 } from "../generated/graphql";
 import { startTestApi, type GraphQLResponse, type TestApi } from "../support/api";
 import { permitAdmin } from "../support/permit";
+import { connect, NOTE_EVENTS, subscribe, waitFor, type NoteEventsResult } from "../support/subscriptions";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const EXPLAIN = { "x-authz-explain": "1" };
@@ -139,6 +140,26 @@ describe("decision ids", () => {
     const error = theError(res);
     expect(error.extensions).toEqual({ code: "NOT_FOUND", decisionId: expect.stringMatching(UUID) });
     expect(linesOf(error.extensions!.decisionId)).toEqual([expect.objectContaining({ level: INFO, user: aliceId, allow: false, reason: "missing" })]);
+  });
+});
+
+describe("decision ids of live events", () => {
+  it("each subscriber's decision on an event is logged at debug level with its id, user and the row's attributes", async () => {
+    const connection = connect(api.url, alice);
+    try {
+      await connection.acknowledged;
+      const events = subscribe<NoteEventsResult>(connection.client, NOTE_EVENTS);
+      await waitFor(() => api.noteEvents.subscriberCount === 1);
+      const note = await createNote(bob, "announced");
+      const received = await events.next();
+      expect(received.data?.noteEvents).toMatchObject({ kind: "CREATED", noteId: note.id });
+      const decided = logged().filter((l) => l.msg === "authorization decision" && l.user === aliceId && l.resource === `notes:${note.id}`);
+      expect(decided).toEqual([
+        expect.objectContaining({ level: DEBUG, action: "get", allow: true, attributes: { owner: bobId }, decisionId: expect.stringMatching(UUID), pdpMs: expect.any(Number) }),
+      ]);
+    } finally {
+      await connection.dispose();
+    }
   });
 });
 
