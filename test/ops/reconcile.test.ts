@@ -8,38 +8,26 @@ import { main } from "../../src/cli/permit-reconcile";
 import { createLogger } from "../../src/common/logger";
 import { createPermitClient } from "../../src/permit/client";
 import { startTestApi, type TestApi } from "../support/api";
+import { pointCommandLineAt, runCli } from "../support/cli";
 import { databaseFacts, pdpFacts } from "../support/pdp-state";
 
 jest.setTimeout(60_000);
 
 let api: TestApi;
 let permit: Permit;
-const savedEnv = { ...process.env };
+let restoreEnv = () => {};
 
 beforeAll(async () => {
   api = await startTestApi();
   permit = createPermitClient({ ...api.permit, timeoutMs: 2000 }, createLogger("silent"));
-  Object.assign(process.env, {
-    NODE_ENV: "test",
-    LOG_LEVEL: "silent",
-    DATA_DIR: api.dataDir,
-    DATABASE_URL: api.config.databaseUrl!,
-    PERMIT_API_KEY: api.permit.apiKey,
-    PERMIT_PDP_URL: api.permit.pdpUrl,
-    PERMIT_API_URL: api.permit.apiUrl,
-  });
+  restoreEnv = pointCommandLineAt(api);
 });
 afterAll(async () => {
-  process.env = savedEnv;
+  restoreEnv();
   await api?.stop();
 });
 
-async function reconcileCli(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out, err };
-}
+const reconcileCli = (...argv: string[]) => runCli(main, ...argv);
 
 async function gql(query: string, variables: Record<string, unknown>, token: string) {
   const res = await api.http("/graphql", {
