@@ -12,7 +12,8 @@ import { policy, type Policy } from "../../src/authz/policy";
 import { createPermitClient } from "../../src/permit/client";
 import { applyPolicy } from "../../src/permit/policy-sync";
 import type { PolicyImpact } from "../../src/permit/policy-impact";
-import { startTestApi, type TestApi } from "../support/api";
+import { CreateNoteDocument, CreateWorkspaceDocument, MeDocument, ShareWorkspaceDocument } from "../generated/graphql";
+import { dataOf, startTestApi, type TestApi } from "../support/api";
 import { pointCommandLineAt, runCli } from "../support/cli";
 
 jest.setTimeout(60_000);
@@ -36,32 +37,21 @@ const setTarget = (p: Policy) => applyPolicy(permit, p, { tenant: "default", pru
 const preview = (...argv: string[]) => runCli(applyCli, "--preview", ...argv);
 const historyRows = async () => ((await api.dataSource.query(`SELECT count(*)::int AS n FROM policy_changes`)) as { n: number }[])[0]!.n;
 
-async function gql(query: string, variables: Record<string, unknown>, token: string) {
-  const res = await api.http("/graphql", {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: Record<string, { id: string }>; errors?: unknown[] };
-  expect(body.errors).toBeUndefined();
-  return body.data!;
-}
-
 beforeAll(async () => {
   api = await startTestApi();
   permit = createPermitClient({ ...api.permit, timeoutMs: 2000 }, createLogger("silent"));
   restoreEnv = pointCommandLineAt(api);
   const [alice, bob, carol] = await Promise.all(["alice.pv@example.com", "bob.pv@example.com", "carol.pv@example.com"].map((e) => api.token(e)));
-  const me = async (t: string) => (await gql(`{ me { id } }`, {}, t)).me!.id;
+  const me = async (t: string) => dataOf(await api.gql(MeDocument, {}, t)).me.id;
   const [aliceId, bobId, carolId] = [await me(alice!), await me(bob!), await me(carol!)];
   await permit.api.users.update(bobId, { attributes: { plan: "premium" } });
-  const w = (await gql(`mutation { createWorkspace(input: { name: "Launch" }) { id } }`, {}, bob!)).createWorkspace!.id;
-  await gql(`mutation($w: ID!) { shareWorkspace(workspaceId: $w, email: "alice.pv@example.com", role: EDITOR) { role } }`, { w }, bob!);
-  await gql(`mutation($w: ID!) { shareWorkspace(workspaceId: $w, email: "carol.pv@example.com", role: VIEWER) { role } }`, { w }, bob!);
-  const note = `mutation($t: String!, $w: ID) { createNote(input: { title: $t, workspaceId: $w }) { id } }`;
+  const w = dataOf(await api.gql(CreateWorkspaceDocument, { input: { name: "Launch" } }, bob!)).createWorkspace.id;
+  dataOf(await api.gql(ShareWorkspaceDocument, { workspaceId: w, email: "alice.pv@example.com", role: "EDITOR" }, bob!));
+  dataOf(await api.gql(ShareWorkspaceDocument, { workspaceId: w, email: "carol.pv@example.com", role: "VIEWER" }, bob!));
+  const note = async (title: string, token: string, workspaceId?: string) => dataOf(await api.gql(CreateNoteDocument, { input: { title, workspaceId } }, token)).createNote.id;
   const notesInW = [];
-  for (const t of ["a", "b", "c"]) notesInW.push((await gql(note, { t, w }, bob!)).createNote!.id);
-  const alicePersonal = (await gql(note, { t: "mine" }, alice!)).createNote!.id;
+  for (const t of ["a", "b", "c"]) notesInW.push(await note(t, bob!, w));
+  const alicePersonal = await note("mine", alice!);
   ids = { alice: aliceId, bob: bobId, carol: carolId, w, notesInW, alicePersonal };
 });
 afterAll(async () => {
