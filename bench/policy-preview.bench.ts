@@ -16,7 +16,7 @@ import { createLogger } from "../src/common/logger";
 import { createPermitClient } from "../src/permit/client";
 import { DEFAULT_SAMPLE_LIMIT, impactLines, previewPolicyImpact } from "../src/permit/policy-impact";
 import { applyPolicy } from "../src/permit/policy-sync";
-import { seedNotesAcrossWorkspaces, seedUsersAndWorkspaces, startFullStack, startPostgres } from "./api-support";
+import { seedNotesAcrossWorkspaces, runBench, seedUsersAndWorkspaces, startFullStack, startPostgres } from "./api-support";
 
 const USERS = 100;
 const WORKSPACES = 40;
@@ -81,10 +81,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main, 600_000);

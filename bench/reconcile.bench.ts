@@ -12,7 +12,7 @@ import { withDeliveryPaused } from "../src/outbox/delivery";
 import { createLogger } from "../src/common/logger";
 import { createPermitClient } from "../src/permit/client";
 import { changeCount, reconcile, summaryLines } from "../src/permit/reconcile";
-import { seedNotesAcrossWorkspaces, seedUsersAndWorkspaces, startFullStack, startPostgres } from "./api-support";
+import { seedNotesAcrossWorkspaces, runBench, seedUsersAndWorkspaces, startFullStack, startPostgres } from "./api-support";
 
 const NOTES = 100_000;
 const USERS = 100;
@@ -53,10 +53,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main, 600_000);
