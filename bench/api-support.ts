@@ -1,10 +1,12 @@
 /**
- * Shared pieces of the API benchmarks (`api-overhead.bench.ts`, `list-scale.bench.ts`): the full
- * stack as `npm start` runs it, a keep-alive GraphQL client, PDP call and check counters read at
- * the local PDP, SQL seeding, alternating measurement rounds and table printing. Loopback only;
+ * Shared pieces of the API benchmarks (`api-overhead.bench.ts`, `list-scale.bench.ts`) and the
+ * Permit tool benchmarks (`policy-preview.bench.ts`, `reconcile.bench.ts`): the full stack as
+ * `npm start` runs it, a keep-alive GraphQL client, PDP call and check counters read at the
+ * local PDP, SQL seeding, alternating measurement rounds and table printing. Loopback only;
  * every loop is bounded in count and time.
  */
 import "reflect-metadata";
+import { randomUUID } from "node:crypto";
 import http from "node:http";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
@@ -201,6 +203,44 @@ export async function seedNotes(stack: FullStack, opts: { total: number; own: nu
     [opts.total, every, opts.own, opts.caller, opts.others],
   );
   await stack.api.dataSource.query(`ANALYZE notes`);
+}
+
+/**
+ * Seeds by SQL only (nothing reaches the PDP) `users` users, `user1@example.com` and on, and
+ * `workspaces` workspaces owned by the users in turn, each with an editor and a viewer besides
+ * its owner (picked by a hash of its id; one who is a member already is skipped). Answers the
+ * users in order.
+ */
+export async function seedUsersAndWorkspaces(stack: FullStack, counts: { users: number; workspaces: number }): Promise<{ id: string; email: string }[]> {
+  const ds = stack.api.dataSource;
+  const users = Array.from({ length: counts.users }, (_, i) => ({ id: randomUUID(), email: `user${i + 1}@example.com` }));
+  const ids = users.map((u) => u.id);
+  await ds.query(`INSERT INTO users (id, email) SELECT * FROM unnest($1::uuid[], $2::text[])`, [ids, users.map((u) => u.email)]);
+  await ds.query(`INSERT INTO workspaces (name, owner_id) SELECT 'ws ' || g, ($1::uuid[])[1 + g % $2] FROM generate_series(1, $3::int) g`, [ids, ids.length, counts.workspaces]);
+  await ds.query(
+    `INSERT INTO workspace_members (workspace_id, user_id, role)
+       SELECT id, owner_id, 'OWNER' FROM workspaces
+     UNION ALL SELECT id, ($1::uuid[])[1 + (abs(hashtext(id::text)) + 1) % $2], 'EDITOR' FROM workspaces
+     UNION ALL SELECT id, ($1::uuid[])[1 + (abs(hashtext(id::text)) + 2) % $2], 'VIEWER' FROM workspaces
+     ON CONFLICT DO NOTHING`,
+    [ids, ids.length],
+  );
+  return users;
+}
+
+/**
+ * Seeds notes number `from` to `to` by SQL only: owned by `users` in turn, 3 in 10 in one of the
+ * workspaces (in turn), the others personal.
+ */
+export async function seedNotesAcrossWorkspaces(stack: FullStack, users: { id: string }[], from: number, to: number): Promise<void> {
+  const ids = users.map((u) => u.id);
+  await stack.api.dataSource.query(
+    `WITH ws AS (SELECT array_agg(id) AS ids FROM workspaces)
+     INSERT INTO notes (title, body, owner_id, workspace_id, version)
+     SELECT 'note ' || g, 'body', ($1::uuid[])[1 + g % $2], CASE WHEN g % 10 < 3 THEN ws.ids[1 + g % cardinality(ws.ids)] END, 1
+       FROM generate_series($3::int, $4::int) g, ws`,
+    [ids, ids.length, from, to],
+  );
 }
 
 // ─── measurement ────────────────────────────────────────────────────────────────────────

@@ -11,13 +11,12 @@
  *   npm run bench -- policy-preview      (about a minute)
  */
 import "reflect-metadata";
-import { randomUUID } from "node:crypto";
 import { policy, type Policy } from "../src/authz/policy";
 import { createLogger } from "../src/common/logger";
 import { createPermitClient } from "../src/permit/client";
 import { DEFAULT_SAMPLE_LIMIT, impactLines, previewPolicyImpact } from "../src/permit/policy-impact";
 import { applyPolicy } from "../src/permit/policy-sync";
-import { startFullStack, startPostgres } from "./api-support";
+import { seedNotesAcrossWorkspaces, runBench, seedUsersAndWorkspaces, startFullStack, startPostgres } from "./api-support";
 
 const USERS = 100;
 const WORKSPACES = 40;
@@ -39,32 +38,15 @@ async function main(): Promise<void> {
   try {
     const ds = stack.api.dataSource;
     const permit = createPermitClient({ ...stack.api.permit, timeoutMs: 10_000 }, createLogger("silent"));
-    const users = Array.from({ length: USERS }, () => randomUUID());
-    await ds.query(`INSERT INTO users (id, email) SELECT u, 'user' || i || '@example.com' FROM unnest($1::uuid[]) WITH ORDINALITY AS t(u, i)`, [users]);
+    const users = await seedUsersAndWorkspaces(stack, { users: USERS, workspaces: WORKSPACES });
     for (const [i, u] of users.entries()) {
-      await permit.api.users.create({ key: u, email: `user${i + 1}@example.com`, attributes: i % 10 === 0 ? { plan: "premium" } : {} });
+      await permit.api.users.create({ key: u.id, email: u.email, attributes: i % 10 === 0 ? { plan: "premium" } : {} });
     }
     await permit.api.roleAssignments.bulkAssign([
-      ...users.map((user) => ({ user, role: "user", tenant: "default" })),
-      ...users.slice(0, 2).map((user) => ({ user, role: "admin", tenant: "default" })),
+      ...users.map((u) => ({ user: u.id, role: "user", tenant: "default" })),
+      ...users.slice(0, 2).map((u) => ({ user: u.id, role: "admin", tenant: "default" })),
     ]);
-    await ds.query(`INSERT INTO workspaces (name, owner_id) SELECT 'ws ' || g, ($1::uuid[])[1 + g % $2] FROM generate_series(1, $3::int) g`, [users, USERS, WORKSPACES]);
-    await ds.query(
-      `INSERT INTO workspace_members (workspace_id, user_id, role)
-         SELECT id, owner_id, 'OWNER' FROM workspaces
-       UNION ALL SELECT id, ($1::uuid[])[1 + (abs(hashtext(id::text)) + 1) % $2], 'EDITOR' FROM workspaces
-       UNION ALL SELECT id, ($1::uuid[])[1 + (abs(hashtext(id::text)) + 2) % $2], 'VIEWER' FROM workspaces
-       ON CONFLICT DO NOTHING`,
-      [users, USERS],
-    );
-    const addNotes = (from: number, to: number) =>
-      ds.query(
-        `WITH ws AS (SELECT array_agg(id) AS ids FROM workspaces)
-         INSERT INTO notes (title, body, owner_id, workspace_id, version)
-         SELECT 'note ' || g, 'body', ($1::uuid[])[1 + g % $2], CASE WHEN g % 10 < 3 THEN ws.ids[1 + g % cardinality(ws.ids)] END, 1
-           FROM generate_series($3::int, $4::int) g, ws`,
-        [users, USERS, from, to],
-      );
+    const addNotes = (from: number, to: number) => seedNotesAcrossWorkspaces(stack, users, from, to);
     await applyPolicy(permit, editorsMayDelete, { tenant: "default", prune: true });
 
     const measure = async (sampleLimit: number) => {
@@ -99,10 +81,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main, 600_000);

@@ -8,12 +8,11 @@
  *   npm run bench -- reconcile      (about a minute)
  */
 import "reflect-metadata";
-import { randomUUID } from "node:crypto";
 import { withDeliveryPaused } from "../src/outbox/delivery";
 import { createLogger } from "../src/common/logger";
 import { createPermitClient } from "../src/permit/client";
 import { changeCount, reconcile, summaryLines } from "../src/permit/reconcile";
-import { startFullStack, startPostgres } from "./api-support";
+import { seedNotesAcrossWorkspaces, runBench, seedUsersAndWorkspaces, startFullStack, startPostgres } from "./api-support";
 
 const NOTES = 100_000;
 const USERS = 100;
@@ -24,27 +23,8 @@ async function main(): Promise<void> {
   const stack = await startFullStack(pg.pg, pg.dataDir, "reconcile");
   try {
     const ds = stack.api.dataSource;
-    const users = Array.from({ length: USERS }, () => randomUUID());
-    await ds.query(`INSERT INTO users (id, email) SELECT u, 'bench-' || i || '@example.com' FROM unnest($1::uuid[]) WITH ORDINALITY AS t(u, i)`, [users]);
-    await ds.query(
-      `INSERT INTO workspaces (name, owner_id) SELECT 'ws ' || g, ($1::uuid[])[1 + g % $2] FROM generate_series(1, $3::int) g`,
-      [users, USERS, WORKSPACES],
-    );
-    await ds.query(
-      `INSERT INTO workspace_members (workspace_id, user_id, role)
-         SELECT id, owner_id, 'OWNER' FROM workspaces
-       UNION ALL SELECT id, ($1::uuid[])[1 + (abs(hashtext(id::text)) + 1) % $2], 'EDITOR' FROM workspaces
-       UNION ALL SELECT id, ($1::uuid[])[1 + (abs(hashtext(id::text)) + 2) % $2], 'VIEWER' FROM workspaces
-       ON CONFLICT DO NOTHING`,
-      [users, USERS],
-    );
-    await ds.query(
-      `WITH ws AS (SELECT array_agg(id) AS ids FROM workspaces)
-       INSERT INTO notes (title, body, owner_id, workspace_id, version)
-       SELECT 'note ' || g, 'body', ($1::uuid[])[1 + g % $2], CASE WHEN g % 10 < 3 THEN ws.ids[1 + g % cardinality(ws.ids)] END, 1
-         FROM generate_series(1, $3::int) g, ws`,
-      [users, USERS, NOTES],
-    );
+    const users = await seedUsersAndWorkspaces(stack, { users: USERS, workspaces: WORKSPACES });
+    await seedNotesAcrossWorkspaces(stack, users, 1, NOTES);
     const permit = createPermitClient({ ...stack.api.permit, timeoutMs: 5000 }, createLogger("silent"));
     const concurrency = Number(process.env.RECONCILE_CONCURRENCY ?? 16);
     const progress = (line: string) => process.stderr.write(`  ${line}\n`);
@@ -73,10 +53,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main, 600_000);

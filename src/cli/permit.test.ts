@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import type { Permit } from "permitio";
+import { runCli } from "../../test/support/cli";
 import { startPolicyPdp } from "../../test/support/policy-pdp";
 import { main, parseArgs, parseAttributeValue, runCommand } from "./permit";
 import { CommandError, UsageError } from "./run";
@@ -129,33 +130,27 @@ describe("main", () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  const capture = () => {
-    const out: string[] = [];
-    const err: string[] = [];
-    return { out, err, io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) } };
-  };
-
   it("exits 2 with the usage on a usage error", async () => {
-    const c = capture();
-    await expect(main(["assign", "x"], c.io)).resolves.toBe(2);
+    const c = await runCli(main, "assign", "x");
+    expect(c.code).toBe(2);
     expect(c.err.join("\n")).toMatch(/Usage: npm run permit -- <command>/);
   });
 
   it("reaches the embedded PDP through ${DATA_DIR}/permit-local.json when PERMIT_* are unset", async () => {
-    const c = capture();
-    await expect(main(["roles", "hanko-ann"], c.io)).resolves.toBe(1);
+    const c = await runCli(main, "roles", "hanko-ann");
+    expect(c.code).toBe(1);
     expect(c.err.join("\n")).toMatch(/permit-local\.json does not exist: start the API with `npm start`/);
 
     await writeFile(path.join(dataDir, "permit-local.json"), JSON.stringify({ apiKey: API_KEY, url: `${pdp.url}/` }));
-    const ok = capture();
-    await expect(main(["roles", "ann@example.com"], ok.io)).resolves.toBe(0);
+    const ok = await runCli(main, "roles", "ann@example.com");
+    expect(ok.code).toBe(0);
     expect(ok.out[0]).toBe("user hanko-ann (Ann@Example.com)");
   });
 
   it("uses PERMIT_* when set, and says so when the key is refused", async () => {
     Object.assign(process.env, { PERMIT_API_KEY: "wrong-key", PERMIT_PDP_URL: pdp.url, PERMIT_API_URL: pdp.url });
-    const c = capture();
-    await expect(main(["roles", "hanko-ann"], c.io)).resolves.toBe(1);
+    const c = await runCli(main, "roles", "hanko-ann");
+    expect(c.code).toBe(1);
     expect(c.err.join("\n")).toMatch(/could not be reached or refused the API key/);
     expect(c.err.join("\n")).not.toContain("wrong-key");
   });

@@ -31,10 +31,9 @@ import { NoteRepository, type NoteCandidates } from "../../src/notes/note.reposi
 import { NoteService } from "../../src/notes/note.service";
 import type { FactDelivery } from "../../src/outbox/delivery";
 import { createPermitClient } from "../../src/permit/client";
-import { PermitFacts } from "../../src/permit/fact-writer";
 import { applyPolicy } from "../../src/permit/policy-sync";
-import type { WorkspaceRole } from "../../src/workspaces/workspace-member.entity";
 import { createTestDatabase } from "../support/database";
+import { NOTE_ROLES, randomWorldParts, seedWorld, WS_ROLES, worldKeys, type RandomWorld } from "../support/random-world";
 
 jest.setTimeout(240_000);
 
@@ -55,11 +54,7 @@ afterAll(() => ds.destroy());
 
 // ─── the random world ──────────────────────────────────────────────────────────────────
 
-const WS_ROLES = ["owner", "editor", "viewer"] as const;
-const NOTE_ROLES = ["manager", "editor", "viewer"] as const;
-const DB_ROLE: Record<(typeof WS_ROLES)[number], WorkspaceRole> = { owner: "OWNER", editor: "EDITOR", viewer: "VIEWER" };
-
-interface World {
+interface World extends RandomWorld {
   policy: {
     userGets: boolean;
     adminGets: boolean;
@@ -69,9 +64,6 @@ interface World {
     wsNotesRule: null | { userSet: "__autogen_user" | "premium"; workspaces: number[] };
     allNotesForPremium: boolean;
   };
-  users: { tenantRole: null | "user" | "admin"; premium: boolean }[];
-  workspaces: { owner: number; members: { user: number; role: number }[] }[];
-  notes: { owner: number; workspace: number | null }[];
   handMade: { user: number; note: number | null; workspace: number | null; role: number }[];
   pageSize: number;
 }
@@ -86,9 +78,7 @@ const world: fc.Arbitrary<World> = fc.record({
     wsNotesRule: fc.option(fc.record({ userSet: fc.constantFrom("__autogen_user" as const, "premium" as const), workspaces: fc.uniqueArray(fc.nat(2), { maxLength: 2 }) })),
     allNotesForPremium: fc.boolean(),
   }),
-  users: fc.array(fc.record({ tenantRole: fc.constantFrom(null, "user" as const, "user" as const, "admin" as const), premium: fc.boolean() }), { minLength: 2, maxLength: 4 }),
-  workspaces: fc.array(fc.record({ owner: fc.nat(3), members: fc.array(fc.record({ user: fc.nat(3), role: fc.nat(2) }), { maxLength: 3 }) }), { maxLength: 3 }),
-  notes: fc.array(fc.record({ owner: fc.nat(3), workspace: fc.option(fc.nat(2), { freq: 2 }) }), { minLength: 1, maxLength: 14 }),
+  ...randomWorldParts({ users: { min: 2, max: 4 }, workspaces: 3, members: 3, notes: { min: 1, max: 14 } }),
   handMade: fc.array(fc.record({ user: fc.nat(3), note: fc.option(fc.nat(13)), workspace: fc.option(fc.nat(2)), role: fc.nat(2) }), { maxLength: 2 }),
   pageSize: fc.integer({ min: 1, max: 4 }),
 });
@@ -156,48 +146,12 @@ async function build(w: World): Promise<Built> {
   const pdp = await startLocalPdp({ apiKey: API_KEY, port: 0 });
   const permit = createPermitClient({ apiKey: API_KEY, pdpUrl: pdp.url, apiUrl: pdp.url, timeoutMs: 5000 }, logger);
   try {
-    const userIds = w.users.map(() => randomUUID());
-    const workspaceIds = w.workspaces.map(() => randomUUID());
+    const keys = worldKeys(w);
+    const { userIds, workspaceIds, user } = keys;
     await applyPolicy(permit, policyOf(w, workspaceIds), { tenant: TENANT });
-    const facts = new PermitFacts({ permit, tenant: TENANT, logger });
-    const user = (i: number) => userIds[i % userIds.length]!;
-
-    for (const [i, u] of w.users.entries()) {
-      await ds.query(`INSERT INTO users (id, email, permit_synced_at) VALUES ($1, $2, now())`, [userIds[i], `u${i}@example.com`]);
-      await permit.api.users.create({ key: userIds[i]!, ...(u.premium ? { attributes: { plan: "premium" } } : {}) });
-      if (u.tenantRole) await permit.api.roleAssignments.assign({ user: userIds[i]!, role: u.tenantRole, tenant: TENANT });
-    }
-    for (const [i, ws] of w.workspaces.entries()) {
-      const owner = user(ws.owner);
-      await ds.query(`INSERT INTO workspaces (id, name, owner_id) VALUES ($1, $2, $3)`, [workspaceIds[i], `w${i}`, owner]);
-      await ds.query(`INSERT INTO workspace_members (workspace_id, user_id, role) VALUES ($1, $2, 'OWNER')`, [workspaceIds[i], owner]);
-      await facts.createWorkspace(workspaceIds[i]!, owner);
-      for (const m of ws.members) {
-        if (user(m.user) === owner) continue;
-        const role = WS_ROLES[m.role]!;
-        await ds.query(
-          `INSERT INTO workspace_members (workspace_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = EXCLUDED.role`,
-          [workspaceIds[i], user(m.user), DB_ROLE[role]],
-        );
-        await facts.setWorkspaceRole(workspaceIds[i]!, user(m.user), role);
-      }
-    }
     const base = Date.UTC(2026, 0, 1);
-    const notes: Note[] = [];
-    for (const [i, n] of w.notes.entries()) {
-      const id = randomUUID();
-      const workspaceId = n.workspace === null ? null : (workspaceIds[n.workspace] ?? null);
-      const createdAt = new Date(base + Math.floor(i / 2) * 1000); // pairs share a timestamp: the id breaks the tie
-      await ds.query(`INSERT INTO notes (id, title, body, owner_id, workspace_id, version, created_at) VALUES ($1, $2, '', $3, $4, 1, $5)`, [
-        id,
-        `n${i}`,
-        user(n.owner),
-        workspaceId,
-        createdAt,
-      ]);
-      await facts.createNote(id, user(n.owner), workspaceId ?? undefined);
-      notes.push({ id, ownerId: user(n.owner), workspaceId, createdAt } as Note);
-    }
+    // Pairs of notes share a timestamp: the id breaks the tie.
+    const notes = (await seedWorld(ds, permit, w, keys, { tenant: TENANT, noteCreatedAt: (i) => new Date(base + Math.floor(i / 2) * 1000) })) as Note[];
     // Roles given by hand in Permit, with no row in the database.
     for (const h of w.handMade) {
       if (h.note !== null && notes[h.note]) {

@@ -10,7 +10,6 @@
  * edits and no-ops are exercised as often as wholesale changes.
  */
 import "reflect-metadata";
-import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import type { Permit } from "permitio";
 import type { DataSource } from "typeorm";
@@ -19,11 +18,10 @@ import type { Policy } from "../../src/authz/policy";
 import { createLogger } from "../../src/common/logger";
 import { createDataSource } from "../../src/db/data-source";
 import { createPermitClient } from "../../src/permit/client";
-import { PermitFacts } from "../../src/permit/fact-writer";
 import { previewPolicyImpact, type PolicyImpact } from "../../src/permit/policy-impact";
 import { applyPolicy } from "../../src/permit/policy-sync";
-import type { WorkspaceRole } from "../../src/workspaces/workspace-member.entity";
 import { createTestDatabase } from "../support/database";
+import { NOTE_ROLES, randomWorldParts, seedWorld, WS_ROLES, worldKeys, type RandomWorld } from "../support/random-world";
 
 jest.setTimeout(120_000);
 
@@ -42,9 +40,6 @@ afterAll(() => ds.destroy());
 
 const NOTE_ACTIONS = ["get", "post", "put", "delete"];
 const WS_ACTIONS = ["get", "post", "put", "delete", "share", "add_note"];
-const WS_ROLES = ["owner", "editor", "viewer"] as const;
-const NOTE_ROLES = ["manager", "editor", "viewer"] as const;
-const DB_ROLE: Record<(typeof WS_ROLES)[number], WorkspaceRole> = { owner: "OWNER", editor: "EDITOR", viewer: "VIEWER" };
 const ALL_PERMISSIONS = [...NOTE_ACTIONS.map((a) => `notes:${a}`), ...WS_ACTIONS.map((a) => `workspaces:${a}`)];
 
 interface Genes {
@@ -113,12 +108,9 @@ function policyOf(g: Genes): Policy {
 
 // ─── random data ───────────────────────────────────────────────────────────────────────
 
-interface World {
+interface World extends RandomWorld {
   before: Genes;
   after: Genes;
-  users: { tenantRole: null | "user" | "admin"; premium: boolean }[];
-  workspaces: { owner: number; members: { user: number; role: number }[] }[];
-  notes: { owner: number; workspace: number | null }[];
 }
 
 const world: fc.Arbitrary<World> = fc
@@ -127,9 +119,7 @@ const world: fc.Arbitrary<World> = fc
     other: genes,
     // Which parts of B come from the other policy: none (B = A), some, or all.
     replaced: fc.oneof(fc.constant(GENE_NAMES.map(() => false)), fc.array(fc.boolean(), { minLength: GENE_NAMES.length, maxLength: GENE_NAMES.length })),
-    users: fc.array(fc.record({ tenantRole: fc.constantFrom(null, "user" as const, "user" as const, "admin" as const), premium: fc.boolean() }), { minLength: 1, maxLength: 3 }),
-    workspaces: fc.array(fc.record({ owner: fc.nat(2), members: fc.array(fc.record({ user: fc.nat(2), role: fc.nat(2) }), { maxLength: 2 }) }), { maxLength: 2 }),
-    notes: fc.array(fc.record({ owner: fc.nat(2), workspace: fc.option(fc.nat(1), { freq: 2 }) }), { maxLength: 6 }),
+    ...randomWorldParts({ users: { min: 1, max: 3 }, workspaces: 2, members: 2, notes: { min: 0, max: 6 } }),
   })
   .map(({ before, other, replaced, ...data }) => {
     const after = { ...before } as Record<string, unknown>;
@@ -149,44 +139,22 @@ interface Check {
 async function build(w: World, permit: Permit): Promise<Check[]> {
   await ds.query(`TRUNCATE notes, workspace_members, workspaces, users, policy_changes, permit_outbox CASCADE`);
   await applyPolicy(permit, policyOf(w.before), { tenant: TENANT, prune: true });
-  const facts = new PermitFacts({ permit, tenant: TENANT, logger });
-  const userIds = w.users.map(() => randomUUID());
-  const user = (i: number) => userIds[i % userIds.length]!;
-  for (const [i, u] of w.users.entries()) {
-    await ds.query(`INSERT INTO users (id, email, permit_synced_at) VALUES ($1, $2, now())`, [userIds[i], `u${i}@example.com`]);
-    await permit.api.users.create({ key: userIds[i]!, email: `u${i}@example.com`, ...(u.premium ? { attributes: { plan: "premium" } } : {}) });
-    if (u.tenantRole) await permit.api.roleAssignments.assign({ user: userIds[i]!, role: u.tenantRole, tenant: TENANT });
-  }
+  const keys = worldKeys(w);
+  const notes = await seedWorld(ds, permit, w, keys, { tenant: TENANT });
+  const { userIds, workspaceIds } = keys;
   const checks: Check[] = [];
-  const workspaceIds = w.workspaces.map(() => randomUUID());
   for (const [i, ws] of w.workspaces.entries()) {
-    const owner = user(ws.owner);
-    await ds.query(`INSERT INTO workspaces (id, name, owner_id) VALUES ($1, $2, $3)`, [workspaceIds[i], `w${i}`, owner]);
-    await ds.query(`INSERT INTO workspace_members (workspace_id, user_id, role) VALUES ($1, $2, 'OWNER')`, [workspaceIds[i], owner]);
-    await facts.createWorkspace(workspaceIds[i]!, owner);
-    for (const m of ws.members) {
-      if (user(m.user) === owner) continue;
-      const role = WS_ROLES[m.role]!;
-      await ds.query(
-        `INSERT INTO workspace_members (workspace_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = EXCLUDED.role`,
-        [workspaceIds[i], user(m.user), DB_ROLE[role]],
-      );
-      await facts.setWorkspaceRole(workspaceIds[i]!, user(m.user), role);
-    }
+    const attributes = { owner: keys.user(ws.owner) };
     for (const u of userIds) {
       for (const action of WS_ACTIONS) {
-        checks.push({ user: u, object: `workspaces:${workspaceIds[i]}`, action, resource: { type: "workspaces", key: workspaceIds[i]!, tenant: TENANT, attributes: { owner } } });
+        checks.push({ user: u, object: `workspaces:${workspaceIds[i]}`, action, resource: { type: "workspaces", key: workspaceIds[i]!, tenant: TENANT, attributes } });
       }
     }
   }
-  for (const [i, n] of w.notes.entries()) {
-    const id = randomUUID();
-    const workspaceId = n.workspace === null ? null : (workspaceIds[n.workspace] ?? null);
-    await ds.query(`INSERT INTO notes (id, title, body, owner_id, workspace_id, version) VALUES ($1, $2, '', $3, $4, 1)`, [id, `n${i}`, user(n.owner), workspaceId]);
-    await facts.createNote(id, user(n.owner), workspaceId ?? undefined);
-    const attributes = { owner: user(n.owner), ...(workspaceId ? { workspace: workspaceId } : {}) };
+  for (const n of notes) {
+    const attributes = { owner: n.ownerId, ...(n.workspaceId ? { workspace: n.workspaceId } : {}) };
     for (const u of userIds) {
-      for (const action of NOTE_ACTIONS) checks.push({ user: u, object: `notes:${id}`, action, resource: { type: "notes", key: id, tenant: TENANT, attributes } });
+      for (const action of NOTE_ACTIONS) checks.push({ user: u, object: `notes:${n.id}`, action, resource: { type: "notes", key: n.id, tenant: TENANT, attributes } });
     }
   }
   // The type-level checks the API makes (authz/resources.ts).

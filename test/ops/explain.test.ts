@@ -11,11 +11,12 @@ import { noteResource } from "../../src/authz/resources";
 import { permitDecisionFacts } from "../../src/permit/decision-facts";
 import { CreateNoteDocument, CreateWorkspaceDocument, MeDocument, ShareWorkspaceDocument } from "../generated/graphql";
 import { startTestApi, type TestApi } from "../support/api";
+import { pointCommandLineAt, runCli } from "../support/cli";
 import { permitAdmin } from "../support/permit";
 
 let api: TestApi;
 let permit: Permit;
-const savedEnv = { ...process.env };
+let restoreEnv = () => {};
 const users: Record<string, { token: string; id: string; email: string }> = {};
 let personalNote: string;
 let workspace: string;
@@ -33,15 +34,7 @@ const setPlan = (name: string, plan: string | undefined) => permit.api.users.upd
 beforeAll(async () => {
   api = await startTestApi();
   permit = permitAdmin(api.permit);
-  Object.assign(process.env, {
-    NODE_ENV: "test",
-    LOG_LEVEL: "silent",
-    DATA_DIR: api.dataDir,
-    DATABASE_URL: api.config.databaseUrl!,
-    PERMIT_API_KEY: api.permit.apiKey,
-    PERMIT_PDP_URL: api.permit.pdpUrl,
-    PERMIT_API_URL: api.permit.apiUrl,
-  });
+  restoreEnv = pointCommandLineAt(api);
   for (const name of ["alice", "bob", "carol", "dave"]) await signIn(name);
   personalNote = (await api.gql(CreateNoteDocument, { input: { title: "alice's own" } }, users.alice!.token)).data!.createNote.id;
   await setPlan("alice", "premium");
@@ -53,21 +46,16 @@ beforeAll(async () => {
   }
 });
 afterAll(async () => {
-  process.env = savedEnv;
+  restoreEnv();
   await api?.stop();
 });
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(["explain", ...argv], { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out, err };
-}
+const cli = (...argv: string[]) => runCli(main, "explain", ...argv);
 
 async function explain(...argv: string[]): Promise<Explanation> {
-  const { code, out, err } = await cli(...argv, "--json");
+  const { code, err, text } = await cli(...argv, "--json");
   expect({ code, err }).toEqual({ code: 0, err: [] });
-  return JSON.parse(out.join("\n")) as Explanation;
+  return JSON.parse(text) as Explanation;
 }
 
 const texts = (e: Explanation) => e.wouldAllow.map((r) => r.text);
@@ -202,6 +190,6 @@ describe("permit explain", () => {
     expect(await cli(users.dave!.email, "share", "notes")).toEqual(expect.objectContaining({ code: 2, err: [expect.stringContaining('Unknown action "share" on notes')] }));
     expect(await cli(users.dave!.email, "get", "pages")).toEqual(expect.objectContaining({ code: 2, err: [expect.stringContaining('Unknown resource type "pages"')] }));
     const absent = "00000000-0000-4000-8000-000000000000";
-    expect(await cli(users.dave!.email, "get", `notes:${absent}`)).toEqual({ code: 1, out: [], err: [`There is no note ${absent} in the database.`] });
+    expect(await cli(users.dave!.email, "get", `notes:${absent}`)).toMatchObject({ code: 1, out: [], err: [`There is no note ${absent} in the database.`] });
   });
 });

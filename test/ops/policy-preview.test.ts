@@ -12,13 +12,15 @@ import { policy, type Policy } from "../../src/authz/policy";
 import { createPermitClient } from "../../src/permit/client";
 import { applyPolicy } from "../../src/permit/policy-sync";
 import type { PolicyImpact } from "../../src/permit/policy-impact";
-import { startTestApi, type TestApi } from "../support/api";
+import { CreateNoteDocument, CreateWorkspaceDocument, MeDocument, ShareWorkspaceDocument } from "../generated/graphql";
+import { dataOf, startTestApi, type TestApi } from "../support/api";
+import { pointCommandLineAt, runCli } from "../support/cli";
 
 jest.setTimeout(60_000);
 
 let api: TestApi;
 let permit: Permit;
-const savedEnv = { ...process.env };
+let restoreEnv = () => {};
 let ids: { alice: string; bob: string; carol: string; w: string; notesInW: string[]; alicePersonal: string };
 
 /** The code's policy with the note role `role` granting `permissions` instead. */
@@ -32,53 +34,28 @@ function withNoteRole(role: string, permissions: string[]): Policy {
 }
 const setTarget = (p: Policy) => applyPolicy(permit, p, { tenant: "default", prune: true });
 
-async function cli(run: (argv: string[], io: { out: (l: string) => void; err: (l: string) => void }) => Promise<number>, ...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await run(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out, err, text: out.join("\n") };
-}
-const preview = (...argv: string[]) => cli(applyCli, "--preview", ...argv);
+const preview = (...argv: string[]) => runCli(applyCli, "--preview", ...argv);
 const historyRows = async () => ((await api.dataSource.query(`SELECT count(*)::int AS n FROM policy_changes`)) as { n: number }[])[0]!.n;
-
-async function gql(query: string, variables: Record<string, unknown>, token: string) {
-  const res = await api.http("/graphql", {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: Record<string, { id: string }>; errors?: unknown[] };
-  expect(body.errors).toBeUndefined();
-  return body.data!;
-}
 
 beforeAll(async () => {
   api = await startTestApi();
   permit = createPermitClient({ ...api.permit, timeoutMs: 2000 }, createLogger("silent"));
-  Object.assign(process.env, {
-    NODE_ENV: "test",
-    LOG_LEVEL: "silent",
-    DATA_DIR: api.dataDir,
-    DATABASE_URL: api.config.databaseUrl!,
-    PERMIT_API_KEY: api.permit.apiKey,
-    PERMIT_PDP_URL: api.permit.pdpUrl,
-    PERMIT_API_URL: api.permit.apiUrl,
-  });
+  restoreEnv = pointCommandLineAt(api);
   const [alice, bob, carol] = await Promise.all(["alice.pv@example.com", "bob.pv@example.com", "carol.pv@example.com"].map((e) => api.token(e)));
-  const me = async (t: string) => (await gql(`{ me { id } }`, {}, t)).me!.id;
+  const me = async (t: string) => dataOf(await api.gql(MeDocument, {}, t)).me.id;
   const [aliceId, bobId, carolId] = [await me(alice!), await me(bob!), await me(carol!)];
   await permit.api.users.update(bobId, { attributes: { plan: "premium" } });
-  const w = (await gql(`mutation { createWorkspace(input: { name: "Launch" }) { id } }`, {}, bob!)).createWorkspace!.id;
-  await gql(`mutation($w: ID!) { shareWorkspace(workspaceId: $w, email: "alice.pv@example.com", role: EDITOR) { role } }`, { w }, bob!);
-  await gql(`mutation($w: ID!) { shareWorkspace(workspaceId: $w, email: "carol.pv@example.com", role: VIEWER) { role } }`, { w }, bob!);
-  const note = `mutation($t: String!, $w: ID) { createNote(input: { title: $t, workspaceId: $w }) { id } }`;
+  const w = dataOf(await api.gql(CreateWorkspaceDocument, { input: { name: "Launch" } }, bob!)).createWorkspace.id;
+  dataOf(await api.gql(ShareWorkspaceDocument, { workspaceId: w, email: "alice.pv@example.com", role: "EDITOR" }, bob!));
+  dataOf(await api.gql(ShareWorkspaceDocument, { workspaceId: w, email: "carol.pv@example.com", role: "VIEWER" }, bob!));
+  const note = async (title: string, token: string, workspaceId?: string) => dataOf(await api.gql(CreateNoteDocument, { input: { title, workspaceId } }, token)).createNote.id;
   const notesInW = [];
-  for (const t of ["a", "b", "c"]) notesInW.push((await gql(note, { t, w }, bob!)).createNote!.id);
-  const alicePersonal = (await gql(note, { t: "mine" }, alice!)).createNote!.id;
+  for (const t of ["a", "b", "c"]) notesInW.push(await note(t, bob!, w));
+  const alicePersonal = await note("mine", alice!);
   ids = { alice: aliceId, bob: bobId, carol: carolId, w, notesInW, alicePersonal };
 });
 afterAll(async () => {
-  process.env = savedEnv;
+  restoreEnv();
   await api?.stop();
 });
 afterEach(() => setTarget(policy));
@@ -160,39 +137,39 @@ it("samples above --sample, with the seed stated; the same seed gives the same s
 });
 
 it("rejects preview options without --preview (exit 2)", async () => {
-  const r = await cli(applyCli, "--fail-on-loss");
+  const r = await runCli(applyCli, "--fail-on-loss");
   expect(r.code).toBe(2);
   expect(r.err.join("\n")).toMatch(/go with --preview/);
-  expect((await cli(applyCli, "--preview", "--sample", "0")).code).toBe(2);
+  expect((await runCli(applyCli, "--preview", "--sample", "0")).code).toBe(2);
 });
 
 it("records an apply that changed something in policy_changes (not a preview, a dry run or an apply with nothing to do); permit history lists it", async () => {
   await setTarget(withNoteRole("editor", ["get", "put", "delete"]));
   const before = await historyRows();
   await preview();
-  const dry = await cli(applyCli, "--dry-run");
+  const dry = await runCli(applyCli, "--dry-run");
   expect(dry.code).toBe(0);
   expect(dry.text).toContain("would update resource_role:notes#editor (permissions)");
   expect(dry.text).toMatch(/Dry run: 0 to create, 1 to update, 0 to remove/);
   await expect(permit.check(ids.alice, "delete", { type: "notes", key: ids.notesInW[0]!, tenant: "default" })).resolves.toBe(true);
   expect(await historyRows()).toBe(before);
 
-  const applied = await cli(applyCli, "--actor", "release-bot");
+  const applied = await runCli(applyCli, "--actor", "release-bot");
   expect(applied.code).toBe(0);
   expect(applied.text).toMatch(/Recorded as policy change #\d+ by release-bot/);
   await expect(permit.check(ids.alice, "delete", { type: "notes", key: ids.notesInW[0]!, tenant: "default" })).resolves.toBe(false);
   expect(await historyRows()).toBe(before + 1);
-  const again = await cli(applyCli);
+  const again = await runCli(applyCli);
   expect(again.text).toMatch(/Nothing changed/);
   expect(await historyRows()).toBe(before + 1);
 
-  const listed = await cli(permitCli, "history");
+  const listed = await runCli(permitCli, "history");
   expect(listed.code).toBe(0);
   expect(listed.out[0]).toMatch(/^#\d+ \S+ by release-bot to .* \(tenant "default"\): 0 created, 1 updated, 0 removed \(policy [0-9a-f]{12}\)$/);
   expect(listed.out[1]).toBe("  ~ resource_role:notes#editor");
-  const json = await cli(permitCli, "history", "--json");
+  const json = await runCli(permitCli, "history", "--json");
   const rows = JSON.parse(json.text) as { id: string; actor: string; appliedAt: string; summary: { updated: string[]; prune: boolean } }[];
   expect(rows[0]).toMatchObject({ actor: "release-bot", summary: { updated: ["resource_role:notes#editor"], prune: false } });
   expect(rows.map((r) => Number(r.id))).toEqual([...rows.map((r) => Number(r.id))].sort((a, b) => b - a));
-  expect((await cli(permitCli, "history", "--all")).code).toBe(2);
+  expect((await runCli(permitCli, "history", "--all")).code).toBe(2);
 });

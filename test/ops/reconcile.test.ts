@@ -7,50 +7,29 @@ import type { Permit } from "permitio";
 import { main } from "../../src/cli/permit-reconcile";
 import { createLogger } from "../../src/common/logger";
 import { createPermitClient } from "../../src/permit/client";
-import { startTestApi, type TestApi } from "../support/api";
+import { CreateNoteDocument, CreateWorkspaceDocument, MeDocument, ShareWorkspaceDocument } from "../generated/graphql";
+import { dataOf, startTestApi, type TestApi } from "../support/api";
+import { pointCommandLineAt, runCli } from "../support/cli";
 import { databaseFacts, pdpFacts } from "../support/pdp-state";
 
 jest.setTimeout(60_000);
 
 let api: TestApi;
 let permit: Permit;
-const savedEnv = { ...process.env };
+let restoreEnv = () => {};
 
 beforeAll(async () => {
   api = await startTestApi();
   permit = createPermitClient({ ...api.permit, timeoutMs: 2000 }, createLogger("silent"));
-  Object.assign(process.env, {
-    NODE_ENV: "test",
-    LOG_LEVEL: "silent",
-    DATA_DIR: api.dataDir,
-    DATABASE_URL: api.config.databaseUrl!,
-    PERMIT_API_KEY: api.permit.apiKey,
-    PERMIT_PDP_URL: api.permit.pdpUrl,
-    PERMIT_API_URL: api.permit.apiUrl,
-  });
+  restoreEnv = pointCommandLineAt(api);
 });
 afterAll(async () => {
-  process.env = savedEnv;
+  restoreEnv();
   await api?.stop();
 });
 
-async function reconcileCli(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out, err };
-}
+const reconcileCli = (...argv: string[]) => runCli(main, ...argv);
 
-async function gql(query: string, variables: Record<string, unknown>, token: string) {
-  const res = await api.http("/graphql", {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: Record<string, { id: string }>; errors?: unknown[] };
-  expect(body.errors).toBeUndefined();
-  return body.data!;
-}
 const sql = <T>(text: string, params: unknown[] = []) => api.dataSource.query(text, params) as Promise<T[]>;
 async function settle(): Promise<void> {
   for (const deadline = Date.now() + 15_000; ; ) {
@@ -60,7 +39,6 @@ async function settle(): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
-const ME = `{ me { id } }`;
 const tenantRoles = async (user: string) =>
   (await permit.api.roleAssignments.list({ user, tenant: "default" })).filter((a) => !a.resource_instance).map((a) => a.role).sort();
 const everything = async () => ({
@@ -74,15 +52,15 @@ it("finds wiped and stale facts with --dry-run without changing anything, then r
   const bob = await api.token("bob.rec@example.com");
   const carol = await api.token("carol.rec@example.com");
   const dave = await api.token("dave.rec@example.com");
-  const [aliceId, bobId, carolId, daveId] = await Promise.all([alice, bob, carol, dave].map(async (t) => (await gql(ME, {}, t)).me!.id));
+  const [aliceId, bobId, carolId, daveId] = await Promise.all([alice, bob, carol, dave].map(async (t) => dataOf(await api.gql(MeDocument, {}, t)).me.id));
   await permit.api.users.update(bobId!, { attributes: { plan: "premium" } });
   await permit.api.roleAssignments.assign({ user: carolId!, role: "admin", tenant: "default" });
-  const w = (await gql(`mutation { createWorkspace(input: { name: "R" }) { id } }`, {}, bob)).createWorkspace!.id;
-  await gql(`mutation($w: ID!) { shareWorkspace(workspaceId: $w, email: "alice.rec@example.com", role: EDITOR) { role } }`, { w }, bob);
-  const note = `mutation($t: String!, $w: ID) { createNote(input: { title: $t, workspaceId: $w }) { id } }`;
-  const bobPersonal = (await gql(note, { t: "bob personal" }, bob)).createNote!.id;
-  const aliceInW = (await gql(note, { t: "alice in w", w }, alice)).createNote!.id;
-  const bobInW = (await gql(note, { t: "bob in w", w }, bob)).createNote!.id;
+  const w = dataOf(await api.gql(CreateWorkspaceDocument, { input: { name: "R" } }, bob)).createWorkspace.id;
+  dataOf(await api.gql(ShareWorkspaceDocument, { workspaceId: w, email: "alice.rec@example.com", role: "EDITOR" }, bob));
+  const note = async (title: string, token: string, workspaceId?: string) => dataOf(await api.gql(CreateNoteDocument, { input: { title, workspaceId } }, token)).createNote.id;
+  const bobPersonal = await note("bob personal", bob);
+  const aliceInW = await note("alice in w", alice, w);
+  const bobInW = await note("bob in w", bob, w);
   // dave is deleted in Hanko, then someone recreates him in Permit by hand.
   const json = { method: "POST", headers: { "content-type": "application/json" } };
   const minted = await api.http("/dev/webhook-token", { ...json, body: JSON.stringify({ event: "user.delete", email: "dave.rec@example.com" }) });

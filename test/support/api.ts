@@ -103,6 +103,12 @@ export async function startTestApi(env: Record<string, string> = {}, options: Te
   };
 }
 
+/** The data of a response that must succeed (a test's setup): throws with its errors otherwise. */
+export function dataOf<T>(response: GraphQLResponse<T>): T {
+  if (response.errors?.length || !response.data) throw new Error(`GraphQL request failed: ${JSON.stringify(response.errors ?? response)}`);
+  return response.data;
+}
+
 /** The error codes of a response, in order (for compact assertions). */
 export function codes(response: GraphQLResponse<unknown>): (string | undefined)[] {
   return (response.errors ?? []).map((e) => e.extensions?.code);
