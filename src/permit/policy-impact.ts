@@ -18,7 +18,7 @@ import { readExpectedFacts } from "./reconcile";
 import { listAll } from "./rest";
 
 /** Above this many decisions (users × objects × actions), a seeded sample of this size is taken. */
-export const DEFAULT_SAMPLE_LIMIT = 500_000;
+export const DEFAULT_SAMPLE_LIMIT = 2_000_000;
 export const DEFAULT_SEED = 1;
 /** Users named per group, and objects named per user. */
 const EXAMPLE_USERS = 5;
@@ -64,7 +64,12 @@ export interface PolicyImpact {
     objects: number;
     /** Every (user, object, action) there is. */
     population: number;
-    /** The decisions compared (the population, or the sample). */
+    /**
+     * Decisions not compared because nothing they depend on differs between the two policies
+     * (DecisionEngine#dependenciesOf): both policies decide them alike over these facts.
+     */
+    unaffected: number;
+    /** The decisions compared (all the others, or a sample of them). */
     compared: number;
     sampled: boolean;
     seed?: number;
@@ -234,14 +239,27 @@ export function comparePolicies(before: EnginePolicy, after: EnginePolicy, facts
   // The actions of a type are those of both policies: an action only one defines may flip.
   const actionsOf = new Map<string, string[]>();
   for (const r of [...before.resources, ...after.resources]) actionsOf.set(r.key, [...new Set([...(actionsOf.get(r.key) ?? []), ...r.actions])].sort());
-  const instances: Target[] = facts.instances.map((i) => ({ id: `${i.type}:${i.key}`, type: i.type, key: i.key, attributes: i.attributes, actions: actionsOf.get(i.type) ?? [] }));
+  // Only the actions whose part of the policy differs can flip; the others are not decided.
+  const affected = new Map<string, boolean>();
+  const mayFlip = (type: string, action: string) => {
+    const key = `${type}:${action}`;
+    let differs = affected.get(key);
+    if (differs === undefined) affected.set(key, (differs = old.dependenciesOf(type, action) !== next.dependenciesOf(type, action)));
+    return differs;
+  };
+  const narrowed = (t: Target): Target => ({ ...t, actions: t.actions.filter((a) => mayFlip(t.type, a)) });
+  const allInstances: Target[] = facts.instances.map((i) => ({ id: `${i.type}:${i.key}`, type: i.type, key: i.key, attributes: i.attributes, actions: actionsOf.get(i.type) ?? [] }));
+  const instances = allInstances.map(narrowed).filter((t) => t.actions.length > 0);
+  const typeLevelOf = (user: string) => typeLevelTargets(user).map(narrowed).filter((t) => t.actions.length > 0);
   const users = [...facts.users.map((u) => u.key)].sort();
-  const perUser = instances.reduce((n, t) => n + t.actions.length, 0) + typeLevelTargets("").reduce((n, t) => n + t.actions.length, 0);
-  const population = users.length * perUser;
+  const actionsIn = (targets: Target[]) => targets.reduce((n, t) => n + t.actions.length, 0);
+  const population = users.length * (actionsIn(allInstances) + actionsIn(typeLevelTargets("")));
+  const perUser = actionsIn(instances) + actionsIn(typeLevelOf(""));
+  const candidates = users.length * perUser;
   const limit = options.sampleLimit ?? DEFAULT_SAMPLE_LIMIT;
   const seed = options.seed ?? DEFAULT_SEED;
-  const sampled = population > limit;
-  const sample = sampled ? sampleIndexes(population, limit, seed) : undefined;
+  const sampled = candidates > limit;
+  const sample = sampled ? sampleIndexes(candidates, limit, seed) : undefined;
 
   const losses: Flip[] = [];
   const gains: Flip[] = [];
@@ -252,7 +270,7 @@ export function comparePolicies(before: EnginePolicy, after: EnginePolicy, facts
     if (was.allow && !will.allow) losses.push({ user, target, action, grants: grantsOf(was, target.type) });
     else if (!was.allow && will.allow) gains.push({ user, target, action, grants: grantsOf(will, target.type) });
   };
-  const targetsOf = (user: string) => [...instances, ...typeLevelTargets(user)];
+  const targetsOf = (user: string) => [...instances, ...typeLevelOf(user)];
 
   if (!sample) {
     for (const user of users) {
@@ -281,9 +299,10 @@ export function comparePolicies(before: EnginePolicy, after: EnginePolicy, facts
     changed: losses.length + gains.length > 0,
     coverage: {
       users: users.length,
-      objects: instances.length + typeLevelTargets("").length,
+      objects: allInstances.length + typeLevelTargets("").length,
       population,
-      compared: sample ? sample.length : population,
+      unaffected: population - candidates,
+      compared: sample ? sample.length : candidates,
       sampled,
       ...(sampled ? { seed } : {}),
     },
@@ -365,9 +384,10 @@ const count = (n: number) => n.toLocaleString("en-US");
 /** The report people read. Exactly `No change in access` when nothing changes (and the whole population was compared). */
 export function impactLines(impact: PolicyImpact): string[] {
   const c = impact.coverage;
+  const skipped = c.unaffected > 0 ? `; ${count(c.unaffected)} of the ${count(c.population)} depend on nothing the change touches` : "";
   const coverage = c.sampled
-    ? `sampled ${count(c.compared)} of ${count(c.population)} decisions (seed ${c.seed}; --sample and --seed change it)`
-    : `${count(c.compared)} decisions: ${count(c.users)} users × ${count(c.objects)} objects × their actions`;
+    ? `sampled ${count(c.compared)} of the ${count(c.population - c.unaffected)} decisions the change touches (seed ${c.seed}; --sample and --seed change it)`
+    : `${count(c.population)} decisions: ${count(c.users)} users × ${count(c.objects)} objects × their actions${skipped}`;
   if (!impact.changed) return c.sampled ? ["No change in access", `(${coverage}: access outside the sample was not compared)`] : ["No change in access"];
   const lines = [`Access that would change (${coverage}):`];
   for (const [title, groups] of [["Losses", impact.losses], ["Gains", impact.gains]] as const) {

@@ -46,21 +46,39 @@ interface Genes {
   userPerms: string[];
   adminPerms: string[];
   wsRoles: string[][];
-  noteRoles: { perms: string[]; derivedFrom: number | null }[];
+  /** The note roles' permissions and, separately, which workspace role each derives from: either may change alone. */
+  noteRolePerms: string[][];
+  noteRoleDerivations: (number | null)[];
   ownNotes: { userSet: "__autogen_user" | "premium"; perms: string[] } | null;
   premiumWorkspaces: string[];
+  /** The condition sets' conditions may change while the rules naming them stay. */
+  ownNotesCondition: "owner" | "not-owner";
+  premiumPlan: "premium" | "free";
 }
-const GENE_NAMES = ["userPerms", "adminPerms", "wsRoles", "noteRoles", "ownNotes", "premiumWorkspaces"] as const;
+const GENE_NAMES = [
+  "userPerms",
+  "adminPerms",
+  "wsRoles",
+  "noteRolePerms",
+  "noteRoleDerivations",
+  "ownNotes",
+  "premiumWorkspaces",
+  "ownNotesCondition",
+  "premiumPlan",
+] as const;
 
 const genes: fc.Arbitrary<Genes> = fc.record({
   userPerms: fc.subarray(["notes:get", "notes:post", "notes:put", "workspaces:post"]),
   adminPerms: fc.subarray(ALL_PERMISSIONS, { maxLength: 5 }),
   wsRoles: fc.array(fc.subarray(WS_ACTIONS, { maxLength: 3 }), { minLength: 3, maxLength: 3 }),
-  noteRoles: fc.array(fc.record({ perms: fc.subarray(["get", "put", "delete"]), derivedFrom: fc.option(fc.nat(2), { freq: 4 }) }), { minLength: 3, maxLength: 3 }),
+  noteRolePerms: fc.array(fc.subarray(["get", "put", "delete"]), { minLength: 3, maxLength: 3 }),
+  noteRoleDerivations: fc.array(fc.option(fc.nat(2), { freq: 4 }), { minLength: 3, maxLength: 3 }),
   ownNotes: fc.option(
     fc.record({ userSet: fc.constantFrom("__autogen_user" as const, "premium" as const), perms: fc.subarray(["notes:get", "notes:put", "notes:delete"], { minLength: 1 }) }),
   ),
   premiumWorkspaces: fc.subarray(["workspaces:post", "workspaces:get"]),
+  ownNotesCondition: fc.constantFrom("owner" as const, "not-owner" as const),
+  premiumPlan: fc.constantFrom("premium" as const, "free" as const),
 });
 
 function policyOf(g: Genes): Policy {
@@ -81,12 +99,12 @@ function policyOf(g: Genes): Policy {
         attributes: { owner: { type: "string" }, workspace: { type: "string" } },
         relations: [{ key: "parent", name: "Parent", subject: "workspaces" }],
         roles: NOTE_ROLES.map((key, i) => {
-          const r = g.noteRoles[i]!;
+          const derivedFrom = g.noteRoleDerivations[i]!;
           return {
             key,
             name: key,
-            permissions: r.perms,
-            grantedTo: r.derivedFrom === null ? [] : [{ role: WS_ROLES[r.derivedFrom]!, onResource: "workspaces" as const, linkedByRelation: "parent" as const }],
+            permissions: g.noteRolePerms[i]!,
+            grantedTo: derivedFrom === null ? [] : [{ role: WS_ROLES[derivedFrom]!, onResource: "workspaces" as const, linkedByRelation: "parent" as const }],
           };
         }),
       },
@@ -96,8 +114,14 @@ function policyOf(g: Genes): Policy {
       { key: "user", name: "User", permissions: g.userPerms },
     ],
     conditionSets: [
-      { key: "own_notes", name: "Own notes", type: "resourceset", resource: "notes", conditions: { allOf: [{ "resource.owner": { equals: { ref: "user.key" } } }] } },
-      { key: "premium", name: "Premium", type: "userset", conditions: { allOf: [{ "user.plan": { equals: "premium" } }] } },
+      {
+        key: "own_notes",
+        name: "Own notes",
+        type: "resourceset",
+        resource: "notes",
+        conditions: { allOf: [{ "resource.owner": { [g.ownNotesCondition === "owner" ? "equals" : "not-equals"]: { ref: "user.key" } } }] },
+      },
+      { key: "premium", name: "Premium", type: "userset", conditions: { allOf: [{ "user.plan": { equals: g.premiumPlan } }] } },
     ],
     setRules: [
       ...(g.ownNotes ? [{ userSet: g.ownNotes.userSet, resourceSet: "own_notes", permissions: g.ownNotes.perms }] : []),

@@ -9,7 +9,7 @@
  * what the policy does not define (a role, a resource type or a relation it lacks) are left
  * out and counted, as Permit drops them when the role or type is deleted.
  */
-import type { Json, JsonObject } from "./model";
+import { AUTOGEN, type Json, type JsonObject } from "./model";
 import { applyOp } from "./ops/apply";
 import type { OpBody, Op } from "./ops/op";
 import { Evaluator, RequestMemo, type Decision } from "./evaluator";
@@ -136,6 +136,56 @@ export class DecisionEngine {
       },
       this.memo,
     );
+  }
+
+  /**
+   * Everything in this engine's policy that a decision on (`type`, `action`) can depend on, as
+   * one canonical string. Two engines over the same facts whose strings are equal decide every
+   * such check alike, so a comparison may skip them; unequal strings say nothing (the checks
+   * must be decided). It takes in, read from the store as the evaluator reads it:
+   * - whether the type has the action (the precheck);
+   * - every tenant role, and whether it grants `type:action` (RBAC; the roles' existence
+   *   decides which assignments are kept and what `user.roles` holds for ABAC);
+   * - every resource with its relations and roles, their derivations and, on `type`, whether
+   *   each role grants `action` (ReBAC: roles derive across types; a missing role, relation or
+   *   type drops its facts);
+   * - the set rules on `type:action` and the sets they name, with their ancestors (ABAC).
+   */
+  dependenciesOf(type: string, action: string): string {
+    const byKey = <T extends { key: string }>(items: Iterable<T>) => [...items].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const resource = this.store.resources.get(type);
+    const permission = `${type}:${action}`;
+    const rules = [...this.store.setRules.values()]
+      .filter((r) => r.permission === permission)
+      .map((r) => `${r.user_set}\u0000${r.resource_set}`)
+      .sort();
+    const sets: unknown[] = [];
+    const named = new Set([...this.store.setRules.values()].filter((r) => r.permission === permission).flatMap((r) => [r.user_set, r.resource_set]));
+    for (const key of [...named].sort()) {
+      if (key.startsWith(AUTOGEN)) continue;
+      for (let set = this.store.conditionSets.get(key), depth = 0; set && depth <= 64; set = set.parent_id ? this.store.conditionSets.get(set.parent_id) : undefined, depth++) {
+        sets.push([set.key, set.type, set.resource_id ?? null, set.conditions, set.parent_id ?? null]);
+      }
+      if (!this.store.conditionSets.has(key)) sets.push([key, null]);
+    }
+    return JSON.stringify({
+      action: resource !== undefined && Object.hasOwn(resource.actions, action),
+      tenantRoles: byKey(this.store.roles.values()).map((r) => [r.key, r.permissions.includes(permission)]),
+      resources: byKey(this.store.resources.values()).map((r) => ({
+        key: r.key,
+        relations: byKey(Object.values(r.relations)).map((rel) => [rel.key, rel.subject_resource]),
+        roles: byKey(Object.values(r.roles)).map((role) => ({
+          key: role.key,
+          noDirect: role.no_direct_roles_on_object,
+          derivations: role.derivations
+            .map((d) => `${d.role}\u0000${d.on_resource}\u0000${d.linked_by_relation}\u0000${d.no_direct_roles_on_object}`)
+            .sort(),
+          ...(r.key === type ? { grants: role.permissions.includes(action) } : {}),
+        })),
+      })),
+      rules,
+      sets,
+    });
   }
 
   /**
