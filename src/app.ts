@@ -3,11 +3,14 @@
  * (migrated under an advisory lock, so replicas starting together migrate once), the Permit
  * client and fact delivery, then the HTTP server. `main.ts` and the tests both use this.
  */
+import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { DataSource } from "typeorm";
 import { createSessionVerifier, type SessionVerifier } from "./auth/session-verifier";
 import { createNoteReadDecider } from "./authz/note-events";
+import { createDeletionReaders } from "./live/deletion-readers";
+import { SubscriberRegistry } from "./live/subscriber-registry";
 import { ListPlanner } from "./authz/list-plan";
 import { policy } from "./authz/policy";
 import { CursorCodec } from "./common/cursor";
@@ -128,23 +131,29 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       logger: logger.child({ component: "pdp-breaker" }),
       metrics,
     });
+    const guardedPermit = guardDecisions(permit, breaker);
+    const decisionDeps = { permit: guardedPermit, tenant: config.permit.tenant, logger, metrics };
+    const subscribers = new SubscriberRegistry({ ds: dataSource, replicaId: randomUUID(), logger: logger.child({ component: "note-events" }) });
+    subscribers.start();
     const userRepository = new UserRepository(dataSource);
     const users = new UserService(userRepository);
     const services: Services = {
       users,
-      notes: new NoteService(dataSource, new NoteRepository(dataSource), delivery, new CursorCodec(embedded.cursorSecret)),
+      notes: new NoteService(dataSource, new NoteRepository(dataSource), delivery, new CursorCodec(embedded.cursorSecret), createDeletionReaders(subscribers, decisionDeps)),
       workspaces: new WorkspaceService(dataSource, new WorkspaceRepository(dataSource), users, delivery),
     };
-    const guardedPermit = guardDecisions(permit, breaker);
     const noteEvents = new NoteEventHub({
       databaseUrl: embedded.databaseUrl,
       loadNotes: (ids) => services.notes.findByIds(ids),
-      decide: createNoteReadDecider({ permit: guardedPermit, tenant: config.permit.tenant, logger, metrics }),
+      decide: createNoteReadDecider(decisionDeps),
       awaitFacts: (factIds) => delivery.deliver(factIds),
+      registry: subscribers,
       logger: logger.child({ component: "note-events" }),
       metrics,
     });
     await noteEvents.start();
+    // Stops run in reverse: the hub first (its streams end), then this replica's rows go.
+    stops.push(() => subscribers.stop());
     stops.push(() => noteEvents.stop());
     const userSync = new UserSync(dataSource, permitFacts, logger, undefined, metrics);
     const firstSight = new FirstSight(userRepository, userSync);

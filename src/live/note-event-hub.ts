@@ -4,24 +4,28 @@
  * together are handled as one batch:
  *
  *   1. once the PDP has the facts the changes recorded (a new note's tuple to its workspace),
- *      the rows of created and updated notes are loaded in one query (a deleted note is
- *      decided on the row as the delete saw it, carried by the notification);
+ *      the rows of created and updated notes are loaded in one query;
  *   2. `get` on each note is decided for every subscriber on this replica it could reach, in
- *      ONE bulk PDP call (one check per user and note, shared by that user's subscriptions);
+ *      ONE bulk PDP call (one check per user and note, shared by that user's subscriptions) —
+ *      except a deletion, whose readers the writer decided before deleting (deletion-readers.ts)
+ *      and the notification carries;
  *   3. each subscriber receives the events it may read, in commit order.
+ *
+ * The users this replica serves are kept in the subscriber registry, where writers find them.
  *
  * If the PDP cannot decide, nothing of that batch is delivered: every subscriber it could
  * have reached gets an AUTHZ_UNAVAILABLE error on its stream instead, and stays subscribed.
  */
 import { FixedBuffer, Repeater } from "@repeaterjs/repeater";
 import type { NoteReadCheck, NoteReadDecider } from "../authz/note-events";
-import { databaseUnavailable, isAppError } from "../common/errors";
+import { authzUnavailable, databaseUnavailable, isAppError } from "../common/errors";
 import type { Logger } from "../common/logger";
 import type { Metrics } from "../common/metrics";
 import { listen, type Listener } from "../db/listen";
 import { isDatabaseUnavailable } from "../db/unavailable";
 import type { Note } from "../notes/note.entity";
 import { NOTE_CHANGES_CHANNEL, NoteEventKind, parseNoteChange, type NoteChange } from "../notes/note-events";
+import type { SubscriberRegistry } from "./subscriber-registry";
 
 export interface NoteEvent {
   kind: NoteEventKind;
@@ -57,6 +61,8 @@ export interface NoteEventHubOptions {
    * decided on the facts it recorded (outbox/delivery.ts#deliver).
    */
   awaitFacts(factIds: string[]): Promise<boolean>;
+  /** Where writers find who is subscribed (to decide a deletion's readers). */
+  registry?: Pick<SubscriberRegistry, "add" | "remove">;
   logger: Logger;
   metrics?: Pick<Metrics, "liveSubscriptions" | "noteEvents">;
   /** Events a subscriber may have waiting before it is ended as too slow (default 1000). */
@@ -118,11 +124,14 @@ export class NoteEventHub implements NoteEventSource {
           }
         },
       };
+      // Registered before it receives anything: a deletion decided from now on counts it.
+      await this.options.registry?.add(filter.userId, filter.workspaceId);
       this.subscribers.add(subscriber);
       this.options.metrics?.liveSubscriptions.inc();
       await stop;
       this.subscribers.delete(subscriber);
       this.options.metrics?.liveSubscriptions.dec();
+      await this.options.registry?.remove(filter.userId, filter.workspaceId);
     }, new FixedBuffer(this.options.bufferSize ?? 1000));
   }
 
@@ -176,7 +185,8 @@ export class NoteEventHub implements NoteEventSource {
       this.options.metrics?.noteEvents.inc({ outcome: "unavailable" }, subscribers.length);
       return;
     }
-    const events: { event: NoteEvent; subject: NoteReadCheck["note"]; reach: Subscriber[] }[] = [];
+    /** `readers`: decided by the writer (a deletion; null: it could not decide); undefined: decided here. */
+    const events: { event: NoteEvent; subject: NoteReadCheck["note"]; reach: Subscriber[]; readers?: ReadonlySet<string> | null }[] = [];
     for (const change of batch) {
       const note = change.kind === NoteEventKind.DELETED ? null : rows.get(change.noteId);
       if (note === undefined) continue;
@@ -184,7 +194,8 @@ export class NoteEventHub implements NoteEventSource {
       const reach = subscribers.filter((s) => s.workspaceId === null || s.workspaceId === subject.workspaceId);
       if (reach.length === 0) continue;
       const version = note ? note.version : change.version;
-      events.push({ event: { kind: change.kind, noteId: change.noteId, version, note, at: change.at }, subject, reach });
+      const readers = change.readers === undefined ? undefined : change.readers === null ? null : new Set(change.readers);
+      events.push({ event: { kind: change.kind, noteId: change.noteId, version, note, at: change.at }, subject, reach, readers });
     }
     if (events.length === 0) return;
 
@@ -192,7 +203,8 @@ export class NoteEventHub implements NoteEventSource {
     const checks: NoteReadCheck[] = [];
     const index = new Map<string, number>();
     const keyOf = (userId: string, noteId: string) => `${userId} ${noteId}`;
-    for (const { subject, reach } of events) {
+    for (const { subject, reach, readers } of events) {
+      if (readers !== undefined) continue;
       for (const s of reach) {
         const key = keyOf(s.userId, subject.id);
         if (index.has(key)) continue;
@@ -203,22 +215,29 @@ export class NoteEventHub implements NoteEventSource {
     this.stats.batches += 1;
     this.stats.changes += batch.length;
     this.stats.checks += checks.length;
-    this.stats.pdpCalls += 1;
-    let decisions: boolean[];
-    try {
-      decisions = await this.options.decide(checks);
-    } catch (error) {
-      const unavailable = isAppError(error) ? error : new Error("note events could not be authorized");
-      const reached = new Set(events.flatMap((e) => e.reach));
-      for (const s of reached) s.push({ error: unavailable });
-      this.options.metrics?.noteEvents.inc({ outcome: "unavailable" }, reached.size);
-      return;
+    let decisions: boolean[] = [];
+    if (checks.length > 0) {
+      this.stats.pdpCalls += 1;
+      try {
+        decisions = await this.options.decide(checks);
+      } catch (error) {
+        const unavailable = isAppError(error) ? error : new Error("note events could not be authorized");
+        const reached = new Set(events.flatMap((e) => e.reach));
+        for (const s of reached) s.push({ error: unavailable });
+        this.options.metrics?.noteEvents.inc({ outcome: "unavailable" }, reached.size);
+        return;
+      }
     }
     let delivered = 0;
     let denied = 0;
-    for (const { event, subject, reach } of events) {
+    let undecided = 0;
+    for (const { event, subject, reach, readers } of events) {
       for (const s of reach) {
-        if (!decisions[index.get(keyOf(s.userId, subject.id))!]) {
+        if (readers === null) {
+          // The writer could not decide who could read the note: nobody gets it unchecked.
+          s.push({ error: authzUnavailable(new Error("the readers of a deleted note could not be decided")) });
+          undecided += 1;
+        } else if (readers ? !readers.has(s.userId) : !decisions[index.get(keyOf(s.userId, subject.id))!]) {
           denied += 1;
         } else if (this.subscribers.has(s)) {
           // Only a subscriber still subscribed: one that left while the batch was decided gets nothing.
@@ -230,14 +249,15 @@ export class NoteEventHub implements NoteEventSource {
     this.stats.delivered += delivered;
     this.options.metrics?.noteEvents.inc({ outcome: "delivered" }, delivered);
     this.options.metrics?.noteEvents.inc({ outcome: "denied" }, denied);
+    if (undecided > 0) this.options.metrics?.noteEvents.inc({ outcome: "unavailable" }, undecided);
   }
 }
 
 /**
  * How many of the pending changes form the next batch: at most MAX_BATCH, and never a change
- * that waits for facts together with a deletion. A deletion is decided on what the PDP knows
- * before the deletion's own facts reach it (its readers through a workspace role need the note's
- * tuple, which the delete removes), so it must not wait behind another change's facts.
+ * that waits for facts together with a deletion this replica decides (one announced without its
+ * readers, e.g. by a user's deletion): it is decided on what the PDP knows before the deletion's
+ * own facts reach it, so it must not wait behind another change's facts.
  */
 function nextBatchSize(pending: readonly NoteChange[]): number {
   let waits = false;
@@ -245,7 +265,7 @@ function nextBatchSize(pending: readonly NoteChange[]): number {
   for (let i = 0; i < Math.min(pending.length, MAX_BATCH); i++) {
     const change = pending[i]!;
     waits ||= change.factIds.length > 0;
-    deletes ||= change.kind === NoteEventKind.DELETED;
+    deletes ||= change.kind === NoteEventKind.DELETED && change.readers === undefined;
     if (waits && deletes) return Math.max(i, 1);
   }
   return Math.min(pending.length, MAX_BATCH);

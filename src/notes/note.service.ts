@@ -5,7 +5,7 @@ import { recordFacts, type Written } from "../outbox/facts";
 import type { FactDelivery } from "../outbox/delivery";
 import { limitText, NOTE_BODY_MAX, NOTE_TITLE_MAX, requirePageSize, requireTrimmedText } from "../common/validation";
 import type { Note } from "./note.entity";
-import { announceNoteChange, NoteEventKind } from "./note-events";
+import { announceNoteChange, announceNoteDeletion, NoteEventKind, type DeletionReaders } from "./note-events";
 import type { NoteCandidates, NoteRepository } from "./note.repository";
 
 export interface NotePage {
@@ -34,6 +34,8 @@ export class NoteService {
     private readonly notes: NoteRepository,
     private readonly facts: FactDelivery,
     private readonly cursors: CursorCodec,
+    /** Who among live subscribers could read a note about to be deleted; without it, each replica decides. */
+    private readonly deletionReaders?: DeletionReaders,
   ) {}
 
   findByIds(ids: readonly string[]): Promise<Note[]> {
@@ -74,10 +76,16 @@ export class NoteService {
   }
 
   async delete(id: string): Promise<Written<string>> {
+    // The readers are decided before the deletion: its fact may reach the PDP before any replica
+    // decides the event, and then the PDP no longer knows the note's workspace. Owner and
+    // workspace never change, so the row read here decides like the one deleted.
+    const before = this.deletionReaders ? (await this.notes.findByIds([id]))[0] : undefined;
+    const readers = before && this.deletionReaders ? await this.deletionReaders(before) : undefined;
     const factIds = await this.ds.transaction(async (m) => {
       const deleted = await this.notes.delete(m, id);
       if (!deleted) throw notFound("Note", id);
-      await announceNoteChange(m, NoteEventKind.DELETED, deleted);
+      if (readers === undefined) await announceNoteChange(m, NoteEventKind.DELETED, deleted);
+      else await announceNoteDeletion(m, deleted, readers);
       return recordFacts(m, [{ kind: "note.deleted", noteId: id }]);
     });
     return { value: id, factsPending: !(await this.facts.deliver(factIds)) };

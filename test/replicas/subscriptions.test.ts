@@ -21,6 +21,7 @@ afterAll(async () => {
 
 const CREATE_NOTE = `mutation($title: String!) { createNote(input: { title: $title }) { id } }`;
 const UPDATE_NOTE = `mutation($id: ID!, $title: String!) { updateNote(id: $id, input: { title: $title }) { id version } }`;
+const DELETE_NOTE = `mutation($id: ID!) { deleteNote(id: $id) }`;
 
 async function signIn(email: string): Promise<string> {
   const token = await set.token(email);
@@ -59,6 +60,12 @@ it("delivers a change written through replica B to a subscriber on replica A, wi
   // Creations written while the first event was on its way come first.
   while (event.kind === "CREATED") event = (await events.next(5000)).data!.noteEvents;
   expect(event).toMatchObject({ kind: "UPDATED", noteId: id, version: 2, note: { title: "edited through B", version: 2 } });
+
+  // A deletion through B: B decides its readers among the subscribers of every replica (A's
+  // alice included, from the shared registry) before deleting; A delivers it as decided.
+  const deleted = await set.b.gql(DELETE_NOTE, { id }, bob);
+  expect(deleted.errors).toBeUndefined();
+  expect((await events.next(5000)).data!.noteEvents).toMatchObject({ kind: "DELETED", noteId: id, version: 2, note: null });
 });
 
 it("does not deliver across replicas what the subscriber may not read", async () => {
@@ -78,6 +85,15 @@ it("does not deliver across replicas what the subscriber may not read", async ()
     delivered = await carolEvents.next(200).then(() => true, () => false);
   }
   expect(delivered).toBe(true);
+  // Nor a deletion, which B decides for A's subscribers.
+  const last = (await set.b.gql(CREATE_NOTE, { title: "carol, to delete" }, carol)).data as { createNote: { id: string } };
+  await set.b.gql(DELETE_NOTE, { id: last.createNote.id }, carol);
+  let deletion: NoteEventsResult["noteEvents"] | undefined;
+  while (!deletion) {
+    const e = (await carolEvents.next(5000)).data!.noteEvents;
+    if (e.kind === "DELETED") deletion = e;
+  }
+  expect(deletion.noteId).toBe(last.createNote.id);
   await daveEvents.expectNothingFor(500);
   expect(daveEvents.results).toEqual([]);
 });
