@@ -135,11 +135,12 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     const decisionDeps = { permit: guardedPermit, tenant: config.permit.tenant, logger, metrics };
     const subscribers = new SubscriberRegistry({ ds: dataSource, replicaId: randomUUID(), logger: logger.child({ component: "note-events" }) });
     subscribers.start();
+    const deletionReaders = createDeletionReaders(subscribers, decisionDeps);
     const userRepository = new UserRepository(dataSource);
     const users = new UserService(userRepository);
     const services: Services = {
       users,
-      notes: new NoteService(dataSource, new NoteRepository(dataSource), delivery, new CursorCodec(embedded.cursorSecret), createDeletionReaders(subscribers, decisionDeps)),
+      notes: new NoteService(dataSource, new NoteRepository(dataSource), delivery, new CursorCodec(embedded.cursorSecret), deletionReaders),
       workspaces: new WorkspaceService(dataSource, new WorkspaceRepository(dataSource), users, delivery),
     };
     const noteEvents = new NoteEventHub({
@@ -179,7 +180,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       outbox: { outboxPending: () => delivery.pending(), outboxOldestAge: () => delivery.oldestPendingAge() },
       metrics,
       pdpStatus: () => (breaker.state === "closed" ? "up" : "down"),
-      hankoWebhooks: { verifier: () => auth.verifier!, events: new HankoEvents(dataSource, delivery, logger) },
+      hankoWebhooks: { verifier: () => auth.verifier!, events: new HankoEvents(dataSource, delivery, logger, deletionReaders) },
       explorerSignIn: embedded.devIssuer ? { kind: "dev", tokenPath: DEV_TOKEN_PATH } : { kind: "hanko", publicUrl: config.hanko.publicUrl! },
       subscriptions: { noteEvents, clockToleranceSec: () => auth.verifier!.clockToleranceSec },
     });

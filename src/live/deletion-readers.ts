@@ -13,17 +13,20 @@ import type { DeletionReaders } from "../notes/note-events";
 import type { SubscriberRegistry } from "./subscriber-registry";
 
 export function createDeletionReaders(registry: Pick<SubscriberRegistry, "subscribedUsers">, deps: BulkDecisionDeps): DeletionReaders {
-  return async (note) => {
-    const users = await registry.subscribedUsers(note.workspaceId);
-    if (users.length === 0) return [];
-    const resource = noteResource(note);
+  return async (notes) => {
+    const readers = new Map<string, string[]>(notes.map((n) => [n.id, []]));
+    const subscribed = new Map<string | null, string[]>();
+    for (const workspaceId of new Set(notes.map((n) => n.workspaceId))) subscribed.set(workspaceId, await registry.subscribedUsers(workspaceId));
+    const checks = notes.flatMap((note) => subscribed.get(note.workspaceId)!.map((user) => ({ user, note })));
+    if (checks.length === 0) return readers;
     try {
-      const decisions = await decideInBulk(deps, users.map((user) => ({ user, action: NoteAction.get, resource })));
-      return users.filter((_, i) => decisions[i]!.allow);
+      const decisions = await decideInBulk(deps, checks.map(({ user, note }) => ({ user, action: NoteAction.get, resource: noteResource(note) })));
+      checks.forEach(({ user, note }, i) => decisions[i]!.allow && readers.get(note.id)!.push(user));
+      return readers;
     } catch (error) {
       if (!isAppError(error) || error.code !== ErrorCode.AUTHZ_UNAVAILABLE) throw error;
       // The deletion goes on; its subscribers get AUTHZ_UNAVAILABLE instead of an unchecked event.
-      deps.logger.warn({ noteId: note.id, subscribers: users.length }, "the readers of a deleted note could not be decided");
+      deps.logger.warn({ notes: notes.length, checks: checks.length }, "the readers of deleted notes could not be decided");
       return null;
     }
   };

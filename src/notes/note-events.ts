@@ -47,10 +47,10 @@ export interface NoteChange {
 }
 
 /**
- * Who among the subscribed users could read a note about to be deleted: decided before the
- * deletion (live/deletion-readers.ts); null when the PDP could not decide.
+ * Who among the subscribed users could read each of these notes, about to be deleted: decided
+ * before the deletion (live/deletion-readers.ts), by note id; null when the PDP could not decide.
  */
-export type DeletionReaders = (note: Pick<Note, "id" | "ownerId" | "workspaceId">) => Promise<string[] | null>;
+export type DeletionReaders = (notes: readonly Pick<Note, "id" | "ownerId" | "workspaceId">[]) => Promise<Map<string, string[]> | null>;
 
 /** Readers per notification: 36-character ids stay well inside NOTIFY's 8000 bytes. */
 const READERS_PER_NOTIFICATION = 150;

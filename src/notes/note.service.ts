@@ -80,7 +80,8 @@ export class NoteService {
     // decides the event, and then the PDP no longer knows the note's workspace. Owner and
     // workspace never change, so the row read here decides like the one deleted.
     const before = this.deletionReaders ? (await this.notes.findByIds([id]))[0] : undefined;
-    const readers = before && this.deletionReaders ? await this.deletionReaders(before) : undefined;
+    const decided = before && this.deletionReaders ? await this.deletionReaders([before]) : undefined;
+    const readers = decided === undefined ? undefined : decided === null ? null : (decided.get(id) ?? []);
     const factIds = await this.ds.transaction(async (m) => {
       const deleted = await this.notes.delete(m, id);
       if (!deleted) throw notFound("Note", id);

@@ -18,7 +18,7 @@ import type { Logger } from "../common/logger";
 import { execute } from "../db/sql";
 import type { FactDelivery } from "../outbox/delivery";
 import { recordFacts, type Fact } from "../outbox/facts";
-import { announceNoteChange, NoteEventKind } from "../notes/note-events";
+import { announceNoteChange, announceNoteDeletion, NoteEventKind, type DeletionReaders } from "../notes/note-events";
 
 export type HankoEventOutcome =
   | { handled: false; reason: "unknown_event" | "no_user_in_data" }
@@ -43,6 +43,8 @@ export class HankoEvents {
     private readonly ds: DataSource,
     private readonly delivery: Pick<FactDelivery, "drain">,
     private readonly logger: Logger,
+    /** Who among live subscribers could read the notes a deletion removes; without it, each replica decides. */
+    private readonly deletionReaders?: DeletionReaders,
   ) {}
 
   /** Applies the event and starts delivering its facts without waiting for the PDP. */
@@ -62,7 +64,17 @@ export class HankoEvents {
     return isDelete ? this.deleteUser(user.userId) : this.setEmail(user.userId, user.primaryEmail);
   }
 
-  private deleteUser(userId: string): Promise<HankoEventOutcome> {
+  private async deleteUser(userId: string): Promise<HankoEventOutcome> {
+    // Who may get the DELETED event of each personal note is decided before the notes go (as a
+    // deleteNote does): afterwards the deletions' facts may already have reached the PDP.
+    const owned = this.deletionReaders
+      ? ((await this.ds.query(`SELECT id, owner_id AS "ownerId", workspace_id AS "workspaceId" FROM notes WHERE owner_id = $1 AND workspace_id IS NULL`, [userId])) as {
+          id: string;
+          ownerId: string;
+          workspaceId: null;
+        }[])
+      : [];
+    const readers = owned.length > 0 ? await this.deletionReaders!(owned) : undefined;
     return this.ds.transaction(async (m) => {
       // A non-key lock: foreign-key checks of concurrent writers (KEY SHARE) are not blocked, so
       // this never deadlocks with a share that holds a workspace row and inserts a membership.
@@ -83,7 +95,12 @@ export class HankoEvents {
         [userId],
       );
       facts.push(...notes.rows.map((n): Fact => ({ kind: "note.deleted", noteId: n.id })));
-      for (const n of notes.rows) await announceNoteChange(m, NoteEventKind.DELETED, { id: n.id, version: n.version, ownerId: userId, workspaceId: null });
+      for (const n of notes.rows) {
+        const row = { id: n.id, version: n.version, ownerId: userId, workspaceId: null };
+        // A note created after its readers were decided is left to the replicas to decide.
+        if (readers !== null && !readers?.has(n.id)) await announceNoteChange(m, NoteEventKind.DELETED, row);
+        else await announceNoteDeletion(m, row, readers === null ? null : readers.get(n.id)!);
+      }
       facts.push({ kind: "user.deleted", userId });
       return { handled: true, action: "user_deleted", factIds: await recordFacts(m, facts) };
     });

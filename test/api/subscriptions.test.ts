@@ -143,6 +143,26 @@ describe("one PDP call per batch of events", () => {
 });
 
 describe("only committed changes are announced", () => {
+  it("gives DELETED for the personal notes of a user deleted through Hanko, decided before the deletion", async () => {
+    const erin = await api.token("erin@example.com");
+    const note = await createNote(erin, "erin's own");
+    const { client } = await open(alice);
+    const events = subscribe<NoteEventsResult>(client, NOTE_EVENTS);
+    await waitFor(() => api.noteEvents.subscriberCount === 1);
+    const hook = await api.http("/dev/webhook-token", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ event: "user.delete", email: "erin@example.com" }),
+    });
+    const { token } = (await hook.json()) as { token: string };
+    const hubCalls = api.noteEvents.stats.pdpCalls;
+    const posted = await api.http("/webhooks/hanko", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token, event: "user.delete" }) });
+    expect(posted.status).toBe(200);
+    // Under the default policy alice may read erin's note: she was among its readers.
+    expect((await events.next()).data!.noteEvents).toMatchObject({ kind: "DELETED", noteId: note.id, note: null });
+    expect(api.noteEvents.stats.pdpCalls).toBe(hubCalls);
+  });
+
   it("sends nothing for a write rolled back after its notification, and the next committed write arrives", async () => {
     const { client } = await open(alice);
     const events = subscribe<NoteEventsResult>(client, NOTE_EVENTS, { workspaceId });
