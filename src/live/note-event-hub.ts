@@ -255,9 +255,10 @@ export class NoteEventHub implements NoteEventSource {
 
 /**
  * How many of the pending changes form the next batch: at most MAX_BATCH, and never a change
- * that waits for facts together with a deletion this replica decides (one announced without its
- * readers, e.g. a note created while its owner was being deleted): it is decided on what the PDP knows before the deletion's
- * own facts reach it, so it must not wait behind another change's facts.
+ * that waits for facts together with a deletion this replica decides (one announced without
+ * its readers, e.g. a note created while its owner was being deleted): that deletion is decided
+ * on what the PDP knows before its own facts reach it, so it must not wait behind another
+ * change's facts.
  */
 function nextBatchSize(pending: readonly NoteChange[]): number {
   let waits = false;
