@@ -7,7 +7,7 @@
  * - context: the check's context
  */
 import type { Bag } from "./conditions";
-import { isJsonObject, type Json, type JsonObject } from "./model";
+import { instanceId, isJsonObject, type Json, type JsonObject } from "./model";
 import type { Store } from "./store";
 
 export interface CheckUser {
@@ -79,7 +79,7 @@ export function userBag(store: Store, input: CheckInput): JsonObject {
 
 /** Stored attributes of an instance, visible only to checks made in the instance's tenant. */
 export function storedInstanceAttributes(store: Store, type: string, key: string, tenant: string | undefined): JsonObject | undefined {
-  const instance = store.instances.get(`${type}:${key}`);
+  const instance = store.instances.get(instanceId(type, key));
   if (!instance || instance.tenant !== tenant) return undefined;
   return instance.attributes;
 }

@@ -9,7 +9,7 @@
  * what the policy does not define (a role, a resource type or a relation it lacks) are left
  * out and counted, as Permit drops them when the role or type is deleted.
  */
-import { AUTOGEN, type Json, type JsonObject } from "./model";
+import { AUTOGEN, instanceType, type Json, type JsonObject } from "./model";
 import { applyOp } from "./ops/apply";
 import type { OpBody, Op } from "./ops/op";
 import { Evaluator, RequestMemo, type Decision } from "./evaluator";
@@ -99,7 +99,6 @@ export class DecisionEngine {
     let skipped = 0;
     const resources = new Map(policy.resources.map((r) => [r.key, r]));
     const tenantRoles = new Set(policy.roles.map((r) => r.key));
-    const typeOf = (instance: string) => instance.slice(0, instance.indexOf(":"));
     const keep = (ok: boolean) => ok || (skipped++, false);
     for (const u of facts.users) {
       apply({ t: "user.create", user: { key: u.key, email: u.email, attributes: (u.attributes ?? {}) as JsonObject } });
@@ -111,14 +110,14 @@ export class DecisionEngine {
     const assignments = [
       ...facts.tenantRoles.filter((a) => keep(tenantRoles.has(a.role))).map((a) => ({ user: a.user, role: a.role, tenant: facts.tenant })),
       ...facts.instanceRoles
-        .filter((a) => keep(resources.get(typeOf(a.instance))?.roles.some((r) => r.key === a.role) ?? false))
+        .filter((a) => keep(resources.get(instanceType(a.instance))?.roles.some((r) => r.key === a.role) ?? false))
         .map((a) => ({ user: a.user, role: a.role, resource_instance: a.instance, tenant: facts.tenant })),
     ];
     apply({ t: "assignment.bulkCreate", assignments });
     const tuples = facts.tuples.filter((t) =>
       keep(
-        (resources.get(typeOf(t.object))?.relations.some((rel) => rel.key === t.relation && rel.subject_resource === typeOf(t.subject)) ?? false) &&
-          resources.has(typeOf(t.subject)),
+        (resources.get(instanceType(t.object))?.relations.some((rel) => rel.key === t.relation && rel.subject_resource === instanceType(t.subject)) ?? false) &&
+          resources.has(instanceType(t.subject)),
       ),
     );
     apply({ t: "tuple.bulkCreate", tuples: tuples.map((t) => ({ ...t, tenant: facts.tenant })) });

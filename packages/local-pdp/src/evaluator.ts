@@ -5,7 +5,7 @@
  */
 import { buildBag, storedInstanceAttributes, tenantRolesOf, type CheckInput } from "./attributes";
 import { evaluate, type Bag, type EvalEnv } from "./conditions";
-import { AUTOGEN } from "./model";
+import { AUTOGEN, instanceId } from "./model";
 import { graphRoles, type GraphMemo } from "./rebac";
 import { SchemaCache, SchemaIndex } from "./schema-index";
 import type { Store } from "./store";
@@ -100,7 +100,7 @@ export class Evaluator {
     const failed = this.precheck(input);
     if (failed) return failed;
     const { type, key, tenant } = input.resource;
-    const id = `${type}:${key as string}`;
+    const id = instanceId(type, key as string);
     const instance = this.store.instances.get(id);
     if (!instance) return result(false, "no_graph_roles", `resource instance '${id}' has no relationships or roles`);
     if (instance.tenant !== tenant) {

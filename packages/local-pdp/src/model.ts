@@ -155,6 +155,11 @@ export function instanceId(type: string, key: string): string {
   return `${type}:${key}`;
 }
 
+/** The type of an instance id: everything before its first colon. */
+export function instanceType(id: string): string {
+  return id.slice(0, id.indexOf(":"));
+}
+
 export function splitInstanceId(id: string): { type: string; key: string } | undefined {
   const at = id.indexOf(":");
   if (at <= 0 || at === id.length - 1) return undefined;

@@ -8,14 +8,11 @@
  * Cost: only the object's ancestry along deriving relations is visited, found through the
  * object → relation → subjects index, so it does not grow with the number of tuples elsewhere.
  */
+import { instanceType } from "./model";
 import type { SchemaIndex, IncomingDerivation } from "./schema-index";
 import type { Store } from "./store";
 
 const EMPTY: ReadonlySet<string> = new Set<string>();
-
-function typeOf(instance: string): string {
-  return instance.slice(0, instance.indexOf(":"));
-}
 
 interface Edge {
   to: string;
@@ -39,13 +36,13 @@ export function graphRoles(store: Store, schema: SchemaIndex, user: string, targ
   const stack = [target];
   while (stack.length > 0) {
     const node = stack.pop() as string;
-    const byRelation = schema.incoming.get(typeOf(node));
+    const byRelation = schema.incoming.get(instanceType(node));
     if (!byRelation) continue;
     for (const [relation, derivations] of byRelation) {
       const subjects = store.tuplesByObject.values(node, relation);
       if (!subjects) continue;
       for (const subject of subjects) {
-        const subjectType = typeOf(subject);
+        const subjectType = instanceType(subject);
         for (const derivation of derivations) {
           if (derivation.fromType !== subjectType) continue;
           const edges = forward.get(subject) ?? [];
@@ -103,7 +100,7 @@ export function candidateInstances(store: Store, schema: SchemaIndex, user: stri
     if (!byRelation) continue;
     for (const [relation, objects] of byRelation) {
       for (const object of objects) {
-        if (seen.has(object) || !schema.derivingRelations.get(typeOf(object))?.has(relation)) continue;
+        if (seen.has(object) || !schema.derivingRelations.get(instanceType(object))?.has(relation)) continue;
         seen.add(object);
         stack.push(object);
       }

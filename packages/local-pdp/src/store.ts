@@ -6,16 +6,18 @@
  * Writes go through primitive mutators that each record their inverse in the open
  * transaction; an operation that fails half-way is rolled back (never a partial write).
  */
-import type {
-  AssignmentRec,
-  ConditionSetDef,
-  InstanceRec,
-  ResourceDef,
-  RoleDef,
-  SetRuleRec,
-  TenantRec,
-  TupleRec,
-  UserRec,
+import {
+  instanceId,
+  instanceType,
+  type AssignmentRec,
+  type ConditionSetDef,
+  type InstanceRec,
+  type ResourceDef,
+  type RoleDef,
+  type SetRuleRec,
+  type TenantRec,
+  type TupleRec,
+  type UserRec,
 } from "./model";
 
 const SEP = "\u0000";
@@ -114,7 +116,7 @@ export function setRuleKey(r: { user_set: string; permission: string; resource_s
 /** The role a resource-role assignment refers to, as "<type>#<role>"; tenant roles are plain keys. */
 export function roleRef(role: string, resourceInstance?: string): string {
   if (resourceInstance === undefined) return role;
-  return resourceRoleRef(resourceInstance.slice(0, resourceInstance.indexOf(":")), role);
+  return resourceRoleRef(instanceType(resourceInstance), role);
 }
 
 export function resourceRoleRef(resourceType: string, role: string): string {
@@ -287,7 +289,7 @@ export class Store {
   }
 
   putInstance(rec: InstanceRec): void {
-    const id = `${rec.resource}:${rec.key}`;
+    const id = instanceId(rec.resource, rec.key);
     const previous = this.instances.get(id);
     if (previous && (previous.tenant !== rec.tenant || previous.resource !== rec.resource)) {
       throw new Error("an instance never changes tenant; delete it first");
@@ -430,7 +432,7 @@ export class Store {
     for (const t of parts.tenants) this.tenants.set(t.key, t);
     for (const u of parts.users) this.users.set(u.key, u);
     for (const i of parts.instances) {
-      const id = `${i.resource}:${i.key}`;
+      const id = instanceId(i.resource, i.key);
       this.instances.set(id, i);
       this.instancesByTenant.add(i.tenant, id);
       this.instancesByType.add(i.resource, id);

@@ -1,5 +1,6 @@
 /** Store records rendered as the `*Read` objects of Permit's API. */
 import {
+  instanceType,
   SCOPE,
   type AssignmentRec,
   type ConditionSetDef,
@@ -219,8 +220,7 @@ export function instanceView(store: Store, instance: InstanceRec): View {
 
 function roleIdOf(store: Store, a: AssignmentRec): string {
   if (a.resource_instance === undefined) return store.roles.get(a.role)?.id ?? "";
-  const type = a.resource_instance.slice(0, a.resource_instance.indexOf(":"));
-  return store.resources.get(type)?.roles[a.role]?.id ?? "";
+  return store.resources.get(instanceType(a.resource_instance))?.roles[a.role]?.id ?? "";
 }
 
 export function assignmentView(store: Store, a: AssignmentRec): View {

@@ -3,7 +3,7 @@
  * implicit creation of an instance named by a role assignment or tuple with a tenant.
  */
 import { badRequest, conflict, invalid, notFound } from "../errors";
-import type { InstanceRec, JsonObject } from "../model";
+import { instanceId, type InstanceRec, type JsonObject } from "../model";
 import type { Store } from "../store";
 import { getTenant, parseInstance } from "./facts-lookup";
 
@@ -22,7 +22,7 @@ export function createInstance(
   if (!store.resources.has(input.resource)) throw notFound(`resource '${input.resource}'`);
   if (!input.tenant) throw invalid(["body", "tenant"], "field required");
   getTenant(store, input.tenant);
-  const existing = store.instances.get(`${input.resource}:${input.key}`);
+  const existing = store.instances.get(instanceId(input.resource, input.key));
   if (existing) {
     if (existing.tenant !== input.tenant) {
       throw conflict(`resource instance '${input.resource}:${input.key}' exists in tenant '${existing.tenant}'`);
