@@ -154,12 +154,10 @@ export class DecisionEngine {
     const byKey = <T extends { key: string }>(items: Iterable<T>) => [...items].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const resource = this.store.resources.get(type);
     const permission = `${type}:${action}`;
-    const rules = [...this.store.setRules.values()]
-      .filter((r) => r.permission === permission)
-      .map((r) => `${r.user_set}\u0000${r.resource_set}`)
-      .sort();
+    const applicable = [...this.store.setRules.values()].filter((r) => r.permission === permission);
+    const rules = applicable.map((r) => `${r.user_set}\u0000${r.resource_set}`).sort();
     const sets: unknown[] = [];
-    const named = new Set([...this.store.setRules.values()].filter((r) => r.permission === permission).flatMap((r) => [r.user_set, r.resource_set]));
+    const named = new Set(applicable.flatMap((r) => [r.user_set, r.resource_set]));
     for (const key of [...named].sort()) {
       if (key.startsWith(AUTOGEN)) continue;
       for (let set = this.store.conditionSets.get(key), depth = 0; set && depth <= 64; set = set.parent_id ? this.store.conditionSets.get(set.parent_id) : undefined, depth++) {
