@@ -4,7 +4,7 @@
  * shared by every decision until the next one; facts are never copied here.
  */
 import { compileConditions, type Cond } from "./conditions";
-import { AUTOGEN, type ConditionSetDef } from "./model";
+import type { ConditionSetDef } from "./model";
 import type { Store } from "./store";
 
 /** A derivation seen from the object type: users with `fromRole` on a `fromType` subject linked by `relation` get `role`. */
@@ -90,10 +90,6 @@ export class SchemaIndex {
       byAction.set(action, list);
     }
     this.hasRules = store.setRules.size > 0;
-  }
-
-  static isAutogen(setKey: string): boolean {
-    return setKey.startsWith(AUTOGEN);
   }
 }
 
