@@ -32,23 +32,12 @@ interface Sample {
   median: number;
   p95: number;
   p99: number;
-  mean: number;
-  totalMs: number;
 }
 
-/** Runs `fn` until `count` iterations or `budgetMs` elapse; returns per-iteration ms statistics. */
-async function measure(count: number, budgetMs: number, fn: (i: number) => Promise<unknown>): Promise<Sample> {
-  const times: number[] = [];
+/** Runs `fn` until `count` iterations or `budgetMs` elapse, timing nothing (a warm-up). */
+async function warmUp(count: number, budgetMs: number, fn: (i: number) => Promise<unknown>): Promise<void> {
   const start = performance.now();
-  for (let i = 0; i < count && performance.now() - start < budgetMs; i++) {
-    const t0 = performance.now();
-    await fn(i);
-    times.push(performance.now() - t0);
-  }
-  const totalMs = performance.now() - start;
-  const sorted = [...times].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-  return { n: times.length, median: at(0.5), p95: at(0.95), p99: at(0.99), mean: times.reduce((a, b) => a + b, 0) / times.length, totalMs };
+  for (let i = 0; i < count && performance.now() - start < budgetMs; i++) await fn(i);
 }
 
 const fmt = (ms: number) => ms.toFixed(3).padStart(8);
@@ -69,8 +58,7 @@ class Samples {
   stats(): Sample {
     const sorted = [...this.ms].sort((a, b) => a - b);
     const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-    const totalMs = this.ms.reduce((a, b) => a + b, 0);
-    return { n: sorted.length, median: at(0.5), p95: at(0.95), p99: at(0.99), mean: totalMs / sorted.length, totalMs };
+    return { n: sorted.length, median: at(0.5), p95: at(0.95), p99: at(0.99) };
   }
 }
 
@@ -144,8 +132,8 @@ async function main(): Promise<void> {
       const answers = await s.permit.bulkCheck(checks);
       if (answers.join() !== "true,false,true,true") throw new Error(`unexpected decisions on ${s.label}: ${answers.join()}`);
       // Warm-up (JIT, connection pool), so no side is measured on cold code.
-      await measure(800, 1500, (i) => s.permit.check(checks[i % 4].user, checks[i % 4].action, checks[i % 4].resource));
-      await measure(10, 1000, () => s.permit.bulkCheck(bulkOf(1000)));
+      await warmUp(800, 1500, (i) => s.permit.check(checks[i % 4].user, checks[i % 4].action, checks[i % 4].resource));
+      await warmUp(10, 1000, () => s.permit.bulkCheck(bulkOf(1000)));
     }
 
     const ROUNDS = 8;
