@@ -163,15 +163,15 @@ export class Store {
   // ------------------------------------------------------------ transactions
 
   /**
-   * Runs `fn` as one atomic operation. Returns its result and whether anything changed;
-   * if `fn` throws, every mutation it made is undone before the error propagates.
-   */
-  /**
    * Grows with every transaction that touched anything (rolled back or not), so a list computed
    * at one value can be reused while it holds: the pages of one listing then cost one pass.
    */
   changes = 0;
 
+  /**
+   * Runs `fn` as one atomic operation. Returns its result and whether anything changed;
+   * if `fn` throws, every mutation it made is undone before the error propagates.
+   */
   transaction<T>(fn: () => T): { result: T; changed: boolean } {
     if (this.undo) throw new Error("nested store transaction");
     const undo: Undo[] = [];
