@@ -134,6 +134,14 @@ export async function explainDecision(request: CheckRequest, options: ExplainOpt
   };
   const ruleText = (userSet: string, resourceSet: string) =>
     resourceSet.startsWith(AUTOGEN) ? setText(userSet, "user") : `${setText(userSet, "user")} and ${setText(resourceSet, "resource")}`;
+  // The roles of a type are mostly derived along the same relation: its tuples are read once.
+  const relatedRead = new Map<string, Promise<string[]>>();
+  const related = (object: string, relation: string): Promise<string[]> => {
+    const key = `${object}#${relation}`;
+    let subjects = relatedRead.get(key);
+    if (!subjects) relatedRead.set(key, (subjects = facts.related(object, relation)));
+    return subjects;
+  };
 
   // Paths of instance roles: direct, or derived along the policy's derivations and the tuples.
   const pathsTo = async (target: string, role: string, depth: number): Promise<string[][]> => {
@@ -143,7 +151,7 @@ export async function explainDecision(request: CheckRequest, options: ExplainOpt
     const type = target.slice(0, target.indexOf(":"));
     const roleDef = p.resources.find((r) => r.key === type)?.roles.find((r) => r.key === role);
     for (const d of roleDef?.grantedTo ?? []) {
-      for (const subject of await facts.related(target, d.linkedByRelation)) {
+      for (const subject of await related(target, d.linkedByRelation)) {
         if (!subject.startsWith(`${d.onResource}:`)) continue;
         for (const path of await pathsTo(subject, d.role, depth + 1)) paths.push([...path, `${target}#${role}`]);
       }
@@ -207,7 +215,7 @@ export async function explainDecision(request: CheckRequest, options: ExplainOpt
       for (const role of rolesGranting) {
         wouldAllow.push({ kind: "resource-role", role: role.key, on: instance, text: `${role.key} on ${instance}` });
         for (const d of role.grantedTo ?? []) {
-          for (const subject of await facts.related(instance, d.linkedByRelation)) {
+          for (const subject of await related(instance, d.linkedByRelation)) {
             if (subject.startsWith(`${d.onResource}:`)) wouldAllow.push({ kind: "resource-role", role: d.role, on: subject, text: `${d.role} on ${subject}` });
           }
         }

@@ -14,13 +14,12 @@
  */
 import { loadConfig } from "../config";
 import { createLogger } from "../common/logger";
-import { createDataSource } from "../db/data-source";
-import { runningEmbeddedDatabaseUrl } from "../db/embedded-postgres";
 import { withDeliveryPaused } from "../outbox/delivery";
 import { describePermitError } from "../permit/client";
 import { changeCount, diffLines, reconcile, summaryLines } from "../permit/reconcile";
+import { openCliDatabase } from "./database";
 import { connectPermit, resolvePermitTarget } from "./permit-target";
-import { CommandError, consoleIo, runCommandLine, runIfMain, UsageError, type CliCommand } from "./run";
+import { consoleIo, runCommandLine, runIfMain, UsageError, type CliCommand } from "./run";
 
 const USAGE = `Usage: npm run permit:reconcile [-- --dry-run] [--concurrency N]
 
@@ -54,11 +53,8 @@ const command: CliCommand = {
     const config = loadConfig();
     const logger = createLogger(config.logLevel === "info" ? "warn" : config.logLevel, { name: "permit-reconcile" });
     const target = await resolvePermitTarget(config);
-    const databaseUrl = config.databaseUrl ?? (await runningEmbeddedDatabaseUrl(config.dataDir));
-    if (!databaseUrl) throw new CommandError("Set DATABASE_URL, or start the API on its embedded database (npm start) first.");
     const permit = connectPermit(config, target, logger);
-    const ds = createDataSource(databaseUrl, { poolSize: 2 });
-    await ds.initialize();
+    const ds = await openCliDatabase(config);
     try {
       const tenant = config.permit.tenant;
       io.err(`${dryRun ? "Comparing" : "Reconciling"} ${target.description} (tenant "${tenant}") with the database…`);

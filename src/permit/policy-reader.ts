@@ -4,11 +4,15 @@
  * them (authz/list-plan.ts) and never take a decision from them.
  */
 import type { EnginePolicy, PlanPolicy } from "@notes/local-pdp";
-import type { Permit } from "permitio";
+import type { Permit, ResourceRead } from "permitio";
 import { listAll } from "./rest";
 
-
 export async function readPlanPolicy(permit: Pick<Permit, "api">): Promise<PlanPolicy> {
+  return (await readPlanPolicyAndResources(permit)).plan;
+}
+
+/** The plan's view, and the resources it was read from (their actions are not in the plan). */
+async function readPlanPolicyAndResources(permit: Pick<Permit, "api">): Promise<{ plan: PlanPolicy; resources: ResourceRead[] }> {
   const { api } = permit;
   const [roles, resources, conditionSets, setRules] = await Promise.all([
     api.roles.list(),
@@ -32,7 +36,7 @@ export async function readPlanPolicy(permit: Pick<Permit, "api">): Promise<PlanP
       })),
     })),
   );
-  return {
+  const plan: PlanPolicy = {
     roles: roles.map((r) => ({ key: r.key, permissions: r.permissions ?? [] })),
     resourceRoles,
     conditionSets: conditionSets.map((s) => ({
@@ -43,6 +47,7 @@ export async function readPlanPolicy(permit: Pick<Permit, "api">): Promise<PlanP
     })),
     setRules: setRules.map((r) => ({ user_set: r.user_set, permission: r.permission, resource_set: r.resource_set })),
   };
+  return { plan, resources };
 }
 
 /**
@@ -51,7 +56,7 @@ export async function readPlanPolicy(permit: Pick<Permit, "api">): Promise<PlanP
  */
 export async function readEnginePolicy(permit: Pick<Permit, "api">): Promise<EnginePolicy> {
   const { api } = permit;
-  const [plan, resources] = await Promise.all([readPlanPolicy(permit), api.resources.list()]);
+  const { plan, resources } = await readPlanPolicyAndResources(permit);
   const relations = await Promise.all(
     resources.map((r) => listAll((page, perPage) => api.resourceRelations.list({ resourceKey: r.key, page, perPage }))),
   );
