@@ -19,7 +19,7 @@ import { isUuid } from "../common/validation";
 import { execute } from "../db/sql";
 import type { FactDelivery } from "../outbox/delivery";
 import { recordFacts, type Fact } from "../outbox/facts";
-import { announceNoteChange, announceNoteDeletion, NoteEventKind, type DeletionReaders } from "../notes/note-events";
+import { announceNoteDeletion, type DeletionReaders } from "../notes/note-events";
 
 export type HankoEventOutcome =
   | { handled: false; reason: "unknown_event" | "no_user_in_data" }
@@ -97,8 +97,7 @@ export class HankoEvents {
       for (const n of notes.rows) {
         const row = { id: n.id, version: n.version, ownerId: userId, workspaceId: null };
         // A note created after its readers were decided is left to the replicas to decide.
-        if (readers !== null && !readers?.has(n.id)) await announceNoteChange(m, NoteEventKind.DELETED, row);
-        else await announceNoteDeletion(m, row, readers === null ? null : readers.get(n.id)!);
+        await announceNoteDeletion(m, row, readers === null ? null : readers?.get(n.id));
       }
       facts.push({ kind: "user.deleted", userId });
       return { handled: true, action: "user_deleted", factIds: await recordFacts(m, facts) };
