@@ -127,7 +127,9 @@ const MAX_TOKEN_LENGTH = 16 * 1024;
 const MAX_CACHED_SESSIONS = 10_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const fail = (reason: AuthFailureReason): AppError => unauthenticated(MESSAGES[reason], reason);
+/** The UNAUTHENTICATED error of a reason, with its message: the verifier's, and first sight's for a deleted user. */
+export const authFailure = (reason: AuthFailureReason): AppError => unauthenticated(MESSAGES[reason], reason);
+const fail = authFailure;
 
 /**
  * Builds a verifier. It owns one remote JWKS set (cached by jose for 10 min, refetched on an

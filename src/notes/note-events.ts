@@ -67,11 +67,13 @@ export async function announceNoteChange(m: EntityManager, kind: NoteEventKind, 
 }
 
 /**
- * A deletion whose readers the writer decided. Many readers are sent in several notifications
+ * A deletion, with the readers the writer decided (null: the PDP could not decide; undefined:
+ * the writer did not decide, each replica does). Many readers are sent in several notifications
  * of the same change, each naming some of them: a subscriber's user is in exactly one, so each
  * subscriber gets the event once.
  */
-export async function announceNoteDeletion(m: EntityManager, row: ChangedRow, readers: string[] | null): Promise<void> {
+export async function announceNoteDeletion(m: EntityManager, row: ChangedRow, readers: string[] | null | undefined): Promise<void> {
+  if (readers === undefined) return announceNoteChange(m, NoteEventKind.DELETED, row);
   const change = { k: NoteEventKind.DELETED, id: row.id, v: row.version, o: row.ownerId, w: row.workspaceId, at: Date.now(), f: [] };
   if (readers === null) return notify(m, { ...change, r: null });
   for (let i = 0; i === 0 || i < readers.length; i += READERS_PER_NOTIFICATION) {

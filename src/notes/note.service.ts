@@ -85,8 +85,7 @@ export class NoteService {
     const factIds = await this.ds.transaction(async (m) => {
       const deleted = await this.notes.delete(m, id);
       if (!deleted) throw notFound("Note", id);
-      if (readers === undefined) await announceNoteChange(m, NoteEventKind.DELETED, deleted);
-      else await announceNoteDeletion(m, deleted, readers);
+      await announceNoteDeletion(m, deleted, readers);
       return recordFacts(m, [{ kind: "note.deleted", noteId: id }]);
     });
     return { value: id, factsPending: !(await this.facts.deliver(factIds)) };

@@ -7,14 +7,13 @@
  * soon as the webhook is stored: `users.deleted_at`).
  */
 import type { Principal } from "../auth/principal";
-import { AuthFailureReason } from "../auth/session-verifier";
-import { unauthenticated } from "../common/errors";
+import { AuthFailureReason, authFailure } from "../auth/session-verifier";
 import type { UserSync } from "../permit/user-sync";
 import type { UserRepository } from "./user.repository";
 
 const SEEN_MAX = 100_000;
 
-export const userDeleted = () => unauthenticated("The user has been deleted.", AuthFailureReason.USER_DELETED);
+export const userDeleted = () => authFailure(AuthFailureReason.USER_DELETED);
 
 export class FirstSight {
   private readonly seen = new Map<string, string | null>();

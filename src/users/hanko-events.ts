@@ -15,21 +15,20 @@
  */
 import type { DataSource, EntityManager } from "typeorm";
 import type { Logger } from "../common/logger";
+import { isUuid } from "../common/validation";
 import { execute } from "../db/sql";
 import type { FactDelivery } from "../outbox/delivery";
 import { recordFacts, type Fact } from "../outbox/facts";
-import { announceNoteChange, announceNoteDeletion, NoteEventKind, type DeletionReaders } from "../notes/note-events";
+import { announceNoteDeletion, type DeletionReaders } from "../notes/note-events";
 
 export type HankoEventOutcome =
   | { handled: false; reason: "unknown_event" | "no_user_in_data" }
   | { handled: true; action: "user_deleted" | "already_deleted" | "email_updated" | "email_unchanged" | "user_unknown"; factIds: string[] };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The user id and primary email of an admin User DTO (`data` of `user.*` events). */
 export function userOfData(data: Record<string, unknown>): { userId: string; primaryEmail: string | null } | undefined {
   const id = data.id;
-  if (typeof id !== "string" || !UUID.test(id)) return undefined;
+  if (typeof id !== "string" || !isUuid(id)) return undefined;
   const emails = Array.isArray(data.emails) ? (data.emails as unknown[]) : [];
   const primary = emails.find((e): e is { address: string } => {
     const x = e as { address?: unknown; is_primary?: unknown } | null;
@@ -98,8 +97,7 @@ export class HankoEvents {
       for (const n of notes.rows) {
         const row = { id: n.id, version: n.version, ownerId: userId, workspaceId: null };
         // A note created after its readers were decided is left to the replicas to decide.
-        if (readers !== null && !readers?.has(n.id)) await announceNoteChange(m, NoteEventKind.DELETED, row);
-        else await announceNoteDeletion(m, row, readers === null ? null : readers.get(n.id)!);
+        await announceNoteDeletion(m, row, readers === null ? null : readers?.get(n.id));
       }
       facts.push({ kind: "user.deleted", userId });
       return { handled: true, action: "user_deleted", factIds: await recordFacts(m, facts) };
