@@ -129,7 +129,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The UNAUTHENTICATED error of a reason, with its message: the verifier's, and first sight's for a deleted user. */
 export const authFailure = (reason: AuthFailureReason): AppError => unauthenticated(MESSAGES[reason], reason);
-const fail = authFailure;
 
 /**
  * Builds a verifier. It owns one remote JWKS set (cached by jose for 10 min, refetched on an
@@ -160,7 +159,7 @@ export function createSessionVerifier(opts: SessionVerifierOptions): SessionVeri
 
   async function verifySignedClaims(token: string, requiredClaims: string[]): Promise<JWTPayload> {
     if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
-      throw fail("malformed_token");
+      throw authFailure("malformed_token");
     }
     const nowSec = Math.floor(clock() / 1000);
     let payload: JWTPayload;
@@ -180,7 +179,7 @@ export function createSessionVerifier(opts: SessionVerifierOptions): SessionVeri
     // jose only checks `iat` together with maxTokenAge; a token issued in the future means a
     // broken or hostile issuer clock, so it is refused like an `nbf` in the future.
     if (typeof payload.iat === "number" && payload.iat > nowSec + clockToleranceSec) {
-      throw fail("token_not_yet_valid");
+      throw authFailure("token_not_yet_valid");
     }
     return payload;
   }
@@ -192,7 +191,7 @@ export function createSessionVerifier(opts: SessionVerifierOptions): SessionVeri
     const { sub } = payload;
     const sessionId: unknown = payload.session_id;
     if (typeof sub !== "string" || !UUID.test(sub) || typeof sessionId !== "string" || !UUID.test(sessionId)) {
-      throw fail("not_a_session_token");
+      throw authFailure("not_a_session_token");
     }
     const principal: Principal = { userId: sub.toLowerCase(), sessionId: sessionId.toLowerCase() };
     if (typeof payload.iat === "number") principal.issuedAt = payload.iat;
@@ -207,7 +206,7 @@ export function createSessionVerifier(opts: SessionVerifierOptions): SessionVeri
     async verify(token: string, options: VerifyOptions = {}): Promise<Principal> {
       const { principal, exp } = await verifyLocally(token);
       if (sessionCheck && !(await sessionCheck(token, principal.sessionId, exp, options.fresh ?? false))) {
-        throw fail("session_revoked");
+        throw authFailure("session_revoked");
       }
       return principal;
     },
@@ -217,13 +216,13 @@ export function createSessionVerifier(opts: SessionVerifierOptions): SessionVeri
         payload = await verifySignedClaims(token, ["exp", "sub", "evt", "data"]);
       } catch (error) {
         const reason = (error as { extensions?: { reason?: unknown } }).extensions?.reason;
-        throw reason === "not_a_session_token" ? fail("not_a_webhook_token") : error;
+        throw reason === "not_a_session_token" ? authFailure("not_a_webhook_token") : error;
       }
       const { sub, evt, data } = payload as JWTPayload & { evt?: unknown; data?: unknown };
       if (sub !== WEBHOOK_SUBJECT || payload.session_id !== undefined || typeof evt !== "string" || evt.length === 0 || evt.length > 200) {
-        throw fail("not_a_webhook_token");
+        throw authFailure("not_a_webhook_token");
       }
-      if (typeof data !== "object" || data === null || Array.isArray(data)) throw fail("not_a_webhook_token");
+      if (typeof data !== "object" || data === null || Array.isArray(data)) throw authFailure("not_a_webhook_token");
       return { event: evt, data: data as Record<string, unknown> };
     },
   };
@@ -239,32 +238,32 @@ function emailOf(payload: JWTPayload): string | undefined {
 /** Maps jose's error classes onto the reason codes; anything unrecognised is not the token's fault. */
 function translateJoseError(error: unknown): Error {
   if (error instanceof HankoUnavailableError) return error;
-  if (error instanceof errors.JWTExpired) return fail("token_expired");
+  if (error instanceof errors.JWTExpired) return authFailure("token_expired");
   if (error instanceof errors.JWTClaimValidationFailed) {
     switch (error.claim) {
       case "nbf":
       case "iat":
-        return fail(error.reason === "check_failed" ? "token_not_yet_valid" : "malformed_token");
+        return authFailure(error.reason === "check_failed" ? "token_not_yet_valid" : "malformed_token");
       case "aud":
-        return fail("bad_audience");
+        return authFailure("bad_audience");
       case "iss":
-        return fail("bad_issuer");
+        return authFailure("bad_issuer");
       case "sub":
       case "session_id":
       case "evt":
       case "data":
-        return fail("not_a_session_token");
+        return authFailure("not_a_session_token");
       default:
-        return fail("malformed_token");
+        return authFailure("malformed_token");
     }
   }
-  if (error instanceof errors.JOSEAlgNotAllowed) return fail("bad_algorithm");
-  if (error instanceof errors.JWSSignatureVerificationFailed) return fail("bad_signature");
+  if (error instanceof errors.JOSEAlgNotAllowed) return authFailure("bad_algorithm");
+  if (error instanceof errors.JWSSignatureVerificationFailed) return authFailure("bad_signature");
   if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) {
-    return fail("unknown_key");
+    return authFailure("unknown_key");
   }
   if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid || error instanceof errors.JOSENotSupported) {
-    return fail("malformed_token");
+    return authFailure("malformed_token");
   }
   return error instanceof Error ? error : new Error(String(error));
 }

@@ -12,7 +12,7 @@
 import { conditionsHold } from "@notes/local-pdp";
 import { resourceLabel, type AuthzDecision } from "./authorizer";
 import type { CheckRequest, DecisionFacts, PdpDebug } from "../permit/decision-facts";
-import { policy as codePolicy, type Condition, type Policy } from "./policy";
+import { policy as codePolicy, type Condition } from "./policy";
 
 /** Permit's prefix of the implicit sets (policy.ts: autogenUserSet, autogenResourceSet). */
 const AUTOGEN = "__autogen_";
@@ -66,7 +66,6 @@ export interface Explanation {
 
 export interface ExplainOptions {
   facts: DecisionFacts;
-  policy?: Policy;
 }
 
 const MAX_PATH = 8;
@@ -111,7 +110,7 @@ function valueAt(bag: { user: Record<string, unknown>; resource: Record<string, 
 }
 
 export async function explainDecision(request: CheckRequest, options: ExplainOptions): Promise<Explanation> {
-  const p = options.policy ?? codePolicy;
+  const p = codePolicy;
   const { facts } = options;
   const { userId, action, resource } = request;
   const instance = resource.key === undefined ? undefined : `${resource.type}:${resource.key}`;
