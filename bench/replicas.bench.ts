@@ -11,13 +11,10 @@
  *   npx tsx bench/replicas.bench.ts
  */
 import "reflect-metadata";
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { PermitFacts } from "../src/permit/fact-writer";
-import { startEmbeddedPostgres } from "../src/db/embedded-postgres";
 import { startReplicas, type ReplicaSet } from "../test/support/replicas";
+import { percentile, startPostgres } from "./api-support";
 
 const SHARES = 30;
 const BACKLOG = 2000;
@@ -26,8 +23,6 @@ const TIME_BUDGET_MS = 60_000;
 const CREATE_WORKSPACE = `mutation($name: String!) { createWorkspace(input: { name: $name }) { id } }`;
 const SHARE = `mutation($w: ID!) { shareWorkspace(workspaceId: $w, email: "reader@bench.local", role: VIEWER) { role } }`;
 const WORKSPACE = `query($id: ID!) { workspace(id: $id) { id } }`;
-
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 
 async function shareThenRead(set: ReplicaSet): Promise<void> {
   const owner = await set.token("owner@bench.local");
@@ -85,10 +80,9 @@ async function directRate(set: ReplicaSet): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), "notes-api-bench-replicas-"));
-  const pg = await startEmbeddedPostgres({ dataDir });
-  await pg.createDatabase("bench");
-  const set = await startReplicas({ databaseUrl: pg.urlFor("bench") });
+  const postgres = await startPostgres();
+  await postgres.pg.createDatabase("bench");
+  const set = await startReplicas({ databaseUrl: postgres.pg.urlFor("bench") });
   try {
     await shareThenRead(set);
     const direct = await directRate(set);
@@ -103,8 +97,7 @@ async function main(): Promise<void> {
     console.log(`  one replica delivering                               ${one.toFixed(0)} facts/s  (${(one / baseline).toFixed(2)} × baseline)`);
   } finally {
     await set.stop();
-    await pg.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await postgres.stop();
   }
 }
 

@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { runCliProcess, withoutServiceSettings } from "../support/cli";
 
 const ROOT = path.resolve(__dirname, "../..");
 let dataDir: string;
@@ -40,12 +41,6 @@ async function start(dir = dataDir): Promise<Server> {
     child.on("exit", (code) => reject(new Error(`exited with ${code}:\n${output}`)));
   });
   return { child, url, log: () => output };
-}
-
-function withoutServiceSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const rest = { ...env };
-  for (const name of Object.keys(rest)) if (/^(LOCAL_PDP_|PERMIT_|HANKO_|DATABASE_URL)/.test(name)) delete rest[name];
-  return rest;
 }
 
 async function stop(server: Server): Promise<number | null> {
@@ -115,11 +110,11 @@ it("runs two checkouts side by side with nothing set but PORT, and the CLIs find
     for (const [dir, expected] of [[dataDir, "user"], [other, "user"]] as const) {
       const out = await runPermitCli(dir, ["roles", "alice@example.com"]);
       expect(out.code).toBe(0);
-      expect(out.stdout).toContain(expected);
+      expect(out.out).toContain(expected);
     }
     await runPermitCli(other, ["assign", "alice@example.com", "admin"]);
-    expect((await runPermitCli(other, ["roles", "alice@example.com"])).stdout).toContain("admin");
-    expect((await runPermitCli(dataDir, ["roles", "alice@example.com"])).stdout).not.toContain("admin");
+    expect((await runPermitCli(other, ["roles", "alice@example.com"])).out).toContain("admin");
+    expect((await runPermitCli(dataDir, ["roles", "alice@example.com"])).out).not.toContain("admin");
   } finally {
     expect(await stop(a)).toBe(0);
     expect(await stop(b)).toBe(0);
@@ -127,18 +122,7 @@ it("runs two checkouts side by side with nothing set but PORT, and the CLIs find
   }
 }, 180_000);
 
-async function runPermitCli(dir: string, args: string[]): Promise<{ code: number | null; stdout: string }> {
-  const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["src/cli/permit.ts", ...args], {
-    cwd: ROOT,
-    env: { ...withoutServiceSettings(process.env), DATA_DIR: dir },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-  return { code, stdout };
-}
+const runPermitCli = (dir: string, args: string[]) => runCliProcess("src/cli/permit.ts", args, dir);
 
 it("refuses a wrong configuration at start, naming the variable", async () => {
   const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["src/main.ts"], {

@@ -4,7 +4,7 @@
  * switched to refuse or hang: the cluster itself is never stopped).
  */
 import { CreateNoteDocument, MeDocument, NotesDocument, NotesWithPermissionsDocument } from "../generated/graphql";
-import { codes, startTestApi, type TestApi } from "../support/api";
+import { codes, dataOf, startTestApi, type TestApi } from "../support/api";
 import { createTestDatabase } from "../support/database";
 import { startApiBehindProxy, type ApiBehindProxy } from "../support/policy-pdp";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
@@ -35,8 +35,7 @@ describe("PDP circuit breaker", () => {
     });
     ({ proxy, api } = setup);
     alice = await api.token("alice.breaker@example.com");
-    const created = await api.gql(CreateNoteDocument, { input: { title: "kept" } }, alice);
-    if (created.errors) throw new Error(`setup failed: ${JSON.stringify(created.errors)}`);
+    dataOf(await api.gql(CreateNoteDocument, { input: { title: "kept" } }, alice));
   });
   afterAll(() => setup.stop());
 
@@ -175,8 +174,7 @@ describe("database outage", () => {
       DATABASE_QUERY_TIMEOUT_MS: "1000",
     });
     alice = await api.token("alice.dbdown@example.com");
-    const created = await api.gql(CreateNoteDocument, { input: { title: "before the outage" } }, alice);
-    if (created.errors) throw new Error(`setup failed: ${JSON.stringify(created.errors)}`);
+    dataOf(await api.gql(CreateNoteDocument, { input: { title: "before the outage" } }, alice));
   });
   afterAll(async () => {
     proxy.mode = "forward";

@@ -3,17 +3,16 @@
  * API; a second run changes nothing; the demo users can do what the README says they can.
  * And on a DATA_DIR with no API running, it starts one for the run.
  */
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parse } from "graphql";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { codes, startTestApi, type TestApi } from "../support/api";
+import { runCliProcess } from "../support/cli";
 import { databaseFacts, pdpFacts } from "../support/pdp-state";
 import { permitAdmin } from "../support/permit";
 
-const ROOT = path.resolve(__dirname, "../..");
 let api: TestApi;
 
 beforeAll(async () => {
@@ -21,15 +20,7 @@ beforeAll(async () => {
 });
 afterAll(() => api.stop());
 
-function runSeed(dataDir: string): Promise<{ code: number | null; out: string }> {
-  const env = { ...process.env };
-  for (const name of Object.keys(env)) if (/^(LOCAL_PDP_|PERMIT_|HANKO_|DATABASE_URL)/.test(name)) delete env[name];
-  const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["src/cli/seed.ts"], { cwd: ROOT, env: { ...env, DATA_DIR: dataDir }, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
-  child.stderr!.on("data", (c: Buffer) => (out += c.toString()));
-  return new Promise((resolve) => child.on("exit", (code) => resolve({ code, out })));
-}
+const runSeed = (dataDir: string) => runCliProcess("src/cli/seed.ts", [], dataDir);
 
 const op = (text: string) => parse(text) as TypedDocumentNode<Record<string, unknown>, Record<string, unknown>>;
 

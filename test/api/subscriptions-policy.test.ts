@@ -8,7 +8,7 @@ import type { Permit } from "permitio";
 import { CreateNoteDocument, CreateWorkspaceDocument, DeleteNoteDocument, MeDocument, ShareWorkspaceDocument, UnshareWorkspaceDocument, UpdateNoteDocument } from "../generated/graphql";
 import { NoteEventKind, announceNoteChange, announceNoteDeletion } from "../../src/notes/note-events";
 import { NoteRepository } from "../../src/notes/note.repository";
-import type { TestApi } from "../support/api";
+import { dataOf, type TestApi } from "../support/api";
 import { permitAdmin } from "../support/permit";
 import { startApiBehindProxy, type ApiBehindProxy } from "../support/policy-pdp";
 import { connect, NOTE_EVENTS, subscribe, waitFor, type NoteEventsResult, type Subscription, type WsConnection } from "../support/subscriptions";
@@ -30,11 +30,8 @@ beforeAll(async () => {
     ids[name] = (await api.gql(MeDocument, {}, tokens[name])).data!.me.id;
   }
   await permit.api.users.update(ids.bob!, { attributes: { plan: "premium" } });
-  const created = await api.gql(CreateWorkspaceDocument, { input: { name: "Launch" } }, tokens.bob);
-  if (!created.data) throw new Error(`createWorkspace: ${JSON.stringify(created.errors)}`);
-  workspaceId = created.data.createWorkspace.id;
-  const shared = await api.gql(ShareWorkspaceDocument, { workspaceId, email: "alice@example.com", role: "VIEWER" }, tokens.bob);
-  if (shared.errors) throw new Error(`shareWorkspace: ${JSON.stringify(shared.errors)}`);
+  workspaceId = dataOf(await api.gql(CreateWorkspaceDocument, { input: { name: "Launch" } }, tokens.bob)).createWorkspace.id;
+  dataOf(await api.gql(ShareWorkspaceDocument, { workspaceId, email: "alice@example.com", role: "VIEWER" }, tokens.bob));
 });
 afterEach(async () => {
   setup.proxy.mode = "forward";
@@ -53,15 +50,11 @@ async function listen(name: string, variables: Record<string, unknown> = {}): Pr
   return events;
 }
 
-const createNote = async (name: string, title: string, inWorkspace?: string) => {
-  const res = await api.gql(CreateNoteDocument, { input: { title, workspaceId: inWorkspace } }, tokens[name]);
-  if (!res.data) throw new Error(`createNote: ${JSON.stringify(res.errors)}`);
-  return res.data.createNote;
-};
+const createNote = async (name: string, title: string, inWorkspace?: string) =>
+  dataOf(await api.gql(CreateNoteDocument, { input: { title, workspaceId: inWorkspace } }, tokens[name])).createNote;
 
 const update = async (name: string, id: string, title: string) => {
-  const res = await api.gql(UpdateNoteDocument, { id, input: { title } }, tokens[name]);
-  if (res.errors) throw new Error(`updateNote: ${JSON.stringify(res.errors)}`);
+  dataOf(await api.gql(UpdateNoteDocument, { id, input: { title } }, tokens[name]));
 };
 
 const noteIdOf = async (events: Subscription<NoteEventsResult>) => {

@@ -8,7 +8,7 @@ import type { Permit } from "permitio";
 import { CreateNoteDocument, CreateWorkspaceDocument, DeleteNoteDocument, MeDocument, ShareWorkspaceDocument, UpdateNoteDocument } from "../generated/graphql";
 import { NoteEventKind, announceNoteChange } from "../../src/notes/note-events";
 import { NoteRepository } from "../../src/notes/note.repository";
-import { startTestApi, type TestApi } from "../support/api";
+import { dataOf, startTestApi, type TestApi } from "../support/api";
 import { decisionCalls, pdpStats, permitAdmin, resetPdpStats } from "../support/permit";
 import { connect, NOTE_EVENTS, subscribe, waitFor, type NoteEventsResult, type WsConnection } from "../support/subscriptions";
 
@@ -37,11 +37,8 @@ beforeAll(async () => {
   await api.gql(MeDocument, {}, carol);
   const bobId = (await api.gql(MeDocument, {}, bob)).data!.me.id;
   await permit.api.users.update(bobId, { attributes: { plan: "premium" } });
-  const created = await api.gql(CreateWorkspaceDocument, { input: { name: "Launch" } }, bob);
-  if (!created.data) throw new Error(`createWorkspace: ${JSON.stringify(created.errors)}`);
-  workspaceId = created.data.createWorkspace.id;
-  const shared = await api.gql(ShareWorkspaceDocument, { workspaceId, email: "alice@example.com", role: "EDITOR" }, bob);
-  if (shared.errors) throw new Error(`shareWorkspace: ${JSON.stringify(shared.errors)}`);
+  workspaceId = dataOf(await api.gql(CreateWorkspaceDocument, { input: { name: "Launch" } }, bob)).createWorkspace.id;
+  dataOf(await api.gql(ShareWorkspaceDocument, { workspaceId, email: "alice@example.com", role: "EDITOR" }, bob));
 });
 afterEach(async () => {
   await Promise.all(connections.splice(0).map((c) => c.dispose()));

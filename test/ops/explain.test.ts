@@ -10,7 +10,7 @@ import { explainDecision } from "../../src/authz/explain";
 import { noteResource } from "../../src/authz/resources";
 import { permitDecisionFacts } from "../../src/permit/decision-facts";
 import { CreateNoteDocument, CreateWorkspaceDocument, MeDocument, ShareWorkspaceDocument } from "../generated/graphql";
-import { startTestApi, type TestApi } from "../support/api";
+import { dataOf, startTestApi, type TestApi } from "../support/api";
 import { pointCommandLineAt, runCli } from "../support/cli";
 import { permitAdmin } from "../support/permit";
 
@@ -41,8 +41,7 @@ beforeAll(async () => {
   workspace = (await api.gql(CreateWorkspaceDocument, { input: { name: "team" } }, users.alice!.token)).data!.createWorkspace.id;
   workspaceNote = (await api.gql(CreateNoteDocument, { input: { title: "team note", workspaceId: workspace } }, users.alice!.token)).data!.createNote.id;
   for (const [name, role] of [["bob", "EDITOR"], ["carol", "VIEWER"]] as const) {
-    const shared = await api.gql(ShareWorkspaceDocument, { workspaceId: workspace, email: users[name]!.email, role }, users.alice!.token);
-    if (shared.errors) throw new Error(`share: ${JSON.stringify(shared.errors)}`);
+    dataOf(await api.gql(ShareWorkspaceDocument, { workspaceId: workspace, email: users[name]!.email, role }, users.alice!.token));
   }
 });
 afterAll(async () => {

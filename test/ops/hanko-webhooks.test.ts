@@ -11,7 +11,7 @@ import { createPermitClient } from "../../src/permit/client";
 import { createLogger } from "../../src/common/logger";
 import { DevHankoIssuer } from "../../src/dev/hanko-issuer";
 import { startTestApi, type TestApi } from "../support/api";
-import { databaseFacts, pdpFacts } from "../support/pdp-state";
+import { databaseFacts, outboxSettled, pdpFacts } from "../support/pdp-state";
 
 jest.setTimeout(60_000);
 
@@ -75,15 +75,8 @@ async function signRaw(claims: Record<string, unknown>, { aud = "notes-api", exp
     .sign(key);
 }
 
-async function settle(): Promise<void> {
-  for (const deadline = Date.now() + 15_000; ; ) {
-    const [row] = (await api.dataSource.query(`SELECT count(*)::int AS n FROM permit_outbox WHERE delivered_at IS NULL`)) as { n: number }[];
-    if (row!.n === 0) return;
-    if (Date.now() > deadline) throw new Error(`${row!.n} facts pending`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 const sql = <T>(text: string, params: unknown[] = []) => api.dataSource.query(text, params) as Promise<T[]>;
+const settle = () => outboxSettled(sql, 15_000);
 
 const ME = `{ me { id email roles } }`;
 const CREATE_WORKSPACE = `mutation($name: String!) { createWorkspace(input: { name: $name }) { id } }`;

@@ -10,7 +10,7 @@ import { createPermitClient } from "../../src/permit/client";
 import { CreateNoteDocument, CreateWorkspaceDocument, MeDocument, ShareWorkspaceDocument } from "../generated/graphql";
 import { dataOf, startTestApi, type TestApi } from "../support/api";
 import { pointCommandLineAt, runCli } from "../support/cli";
-import { databaseFacts, pdpFacts } from "../support/pdp-state";
+import { databaseFacts, outboxSettled, pdpFacts } from "../support/pdp-state";
 
 jest.setTimeout(60_000);
 
@@ -31,14 +31,6 @@ afterAll(async () => {
 const reconcileCli = (...argv: string[]) => runCli(main, ...argv);
 
 const sql = <T>(text: string, params: unknown[] = []) => api.dataSource.query(text, params) as Promise<T[]>;
-async function settle(): Promise<void> {
-  for (const deadline = Date.now() + 15_000; ; ) {
-    const [row] = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM permit_outbox WHERE delivered_at IS NULL`);
-    if (row!.n === 0) return;
-    if (Date.now() > deadline) throw new Error("facts pending");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 const tenantRoles = async (user: string) =>
   (await permit.api.roleAssignments.list({ user, tenant: "default" })).filter((a) => !a.resource_instance).map((a) => a.role).sort();
 const everything = async () => ({
@@ -66,7 +58,7 @@ it("finds wiped and stale facts with --dry-run without changing anything, then r
   const minted = await api.http("/dev/webhook-token", { ...json, body: JSON.stringify({ event: "user.delete", email: "dave.rec@example.com" }) });
   const hook = (await minted.json()) as { token: string };
   expect((await api.http("/webhooks/hanko", { ...json, body: JSON.stringify(hook) })).status).toBe(200);
-  await settle();
+  await outboxSettled(sql, 15_000);
   const clean = await everything();
   expect(clean.facts).toEqual(await databaseFacts(sql));
   const first = await reconcileCli();

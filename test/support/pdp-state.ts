@@ -2,7 +2,8 @@
  * What the PDP holds against what the database implies (contract/policy.md, "Facts the API
  * writes"): workspace and note instances with their attributes, workspace role assignments,
  * and note → workspace tuples. Both sides are rendered as sorted lines, so a failing
- * assertion shows exactly which fact is missing or extra.
+ * assertion shows exactly which fact is missing or extra. `outboxSettled` waits until the
+ * comparison is due: every recorded fact delivered.
  */
 import type { Permit } from "permitio";
 
@@ -55,6 +56,19 @@ export async function databaseFacts(sql: Sql): Promise<FactState> {
       .map((n) => `workspaces:${n.workspace_id} parent notes:${n.id}`)
       .sort(),
   };
+}
+
+/** Waits until the outbox holds no undelivered fact: the PDP has acknowledged every one recorded. */
+export async function outboxSettled(sql: Sql, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [row] = await sql<{ n: number; last_error: string | null }>(
+      `SELECT count(*)::int AS n, max(last_error) AS last_error FROM permit_outbox WHERE delivered_at IS NULL`,
+    );
+    if (row!.n === 0) return;
+    if (Date.now() > deadline) throw new Error(`${row!.n} facts still pending after ${timeoutMs} ms (last error: ${row!.last_error})`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 function sortKeys(o: Record<string, unknown>): Record<string, unknown> {

@@ -17,6 +17,7 @@ import type { Permit } from "permitio";
 import { DevHankoIssuer } from "../../src/dev/hanko-issuer";
 import type { LocalPdp } from "@notes/local-pdp";
 import { createTestDatabase } from "./database";
+import { outboxSettled } from "./pdp-state";
 import { startPolicyPdp } from "./policy-pdp";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy";
 
@@ -131,17 +132,7 @@ export async function startReplicas(options: ReplicaOptions = {}): Promise<Repli
       token: (email) => issuer.issueSessionToken({ email }),
       webhookToken: (event, email) => issuer.issueUserWebhookToken({ event, email }),
       userIdFor: (email) => issuer.userIdFor(email),
-      async settle(timeoutMs = 30_000) {
-        const deadline = Date.now() + timeoutMs;
-        for (;;) {
-          const [row] = await sql<{ n: number; last_error: string | null }>(
-            `SELECT count(*)::int AS n, max(last_error) AS last_error FROM permit_outbox WHERE delivered_at IS NULL`,
-          );
-          if (row!.n === 0) return;
-          if (Date.now() > deadline) throw new Error(`${row!.n} facts still pending after ${timeoutMs} ms (last error: ${row!.last_error})`);
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      },
+      settle: (timeoutMs = 30_000) => outboxSettled(sql, timeoutMs),
       stop,
     };
   } catch (error) {

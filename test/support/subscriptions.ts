@@ -3,8 +3,10 @@
  * with the helpers the tests need: wait for the next message of a subscription, assert that
  * none comes within a while, and see how the socket was closed.
  */
+import { print } from "graphql";
 import { createClient, type Client, type ExecutionResult } from "graphql-ws";
 import WebSocket from "ws";
+import { NoteEventsDocument, type NoteEventsSubscription } from "../generated/graphql";
 
 export const wsUrlOf = (httpUrl: string) => `${httpUrl.replace(/^http/, "ws")}/graphql`;
 
@@ -131,22 +133,6 @@ export async function rawSocket(httpUrl: string, headers: Record<string, string>
   return { socket, closed, messages };
 }
 
-export const NOTE_EVENTS = /* GraphQL */ `
-  subscription NoteEvents($workspaceId: ID) {
-    noteEvents(workspaceId: $workspaceId) {
-      kind
-      noteId
-      version
-      at
-      note {
-        id
-        title
-        version
-      }
-    }
-  }
-`;
-
-export interface NoteEventsResult {
-  noteEvents: { kind: "CREATED" | "UPDATED" | "DELETED"; noteId: string; version: number; at: string; note: { id: string; title: string; version: number } | null };
-}
+/** The `NoteEvents` subscription of test/operations/notes.graphql, as the text `subscribe` sends, and its result. */
+export const NOTE_EVENTS = print(NoteEventsDocument);
+export type NoteEventsResult = NoteEventsSubscription;
