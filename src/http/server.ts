@@ -201,6 +201,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       schema,
       limits: config.subscriptions,
       maxDepth: config.limits.maxDepth,
+      cookieOrigins: config.corsOrigins,
       trustedDocuments: config.trustedDocuments,
       principalFromToken,
       contextFor: forPrincipal,

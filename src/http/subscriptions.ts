@@ -5,6 +5,11 @@
  * - ConnectionInit carries the session token (`{"authorization": "Bearer …"}`), or the upgrade
  *   request has the `hanko` cookie; it goes through the same verifier and first sight as HTTP.
  *   No or an invalid token closes with 4401; a payload that is not an object with 4400.
+ * - A session from the cookie is accepted only from the API's own origin or one listed in
+ *   `CORS_ORIGINS` (else 4403, before any GraphQL message): browsers send cookies on a WebSocket
+ *   handshake to any site without a CORS check, so without this any page that the cookie reaches
+ *   could subscribe as its owner. A payload token is the client's own choice, so it works from
+ *   any origin or none; with both, the payload token decides and the cookie is ignored.
  * - An open connection is closed with 4401 when its token expires (at `exp` plus the verifier's
  *   clock tolerance) and when its session no longer verifies (checked every
  *   `sessionRecheckMs`, which with `HANKO_SESSION_CHECK=remote` asks Hanko: revocation).
@@ -38,6 +43,8 @@ export interface SubscriptionServerDeps {
   schema: GraphQLSchema;
   limits: SubscriptionsConfig;
   maxDepth: number;
+  /** Origins besides the API's own whose pages may subscribe with the `hanko` cookie (`CORS_ORIGINS`). */
+  cookieOrigins: readonly string[];
   trustedDocuments?: TrustedDocuments;
   /** The one way from a token to a caller (http/context.ts). */
   principalFromToken(token: string, options?: VerifyOptions): Promise<Principal>;
@@ -161,13 +168,18 @@ export function attachSubscriptions(deps: SubscriptionServerDeps): SubscriptionS
         if (authorization !== undefined && typeof authorization !== "string") {
           return closeWith(ctx, CloseCode.BadRequest, "authorization must be a string");
         }
+        const { request } = ctx.extra;
         let token: string | undefined;
         try {
-          token = extractSessionToken({ authorization, cookie: ctx.extra.request.headers.cookie });
+          token = extractSessionToken({ authorization, cookie: request.headers.cookie });
         } catch {
           return closeWith(ctx, CloseCode.Unauthorized, "The authorization must be a Bearer token");
         }
         if (!token) return closeWith(ctx, CloseCode.Unauthorized, "A valid Hanko session is required");
+        if (authorization === undefined && !mayUseCookie(request, deps.cookieOrigins)) {
+          logger.warn({ origin: request.headers.origin ?? null }, "websocket refused: the hanko cookie from an origin that may not use it");
+          return closeWith(ctx, CloseCode.Forbidden, "This origin may not use the session cookie; send the token in the ConnectionInit payload");
+        }
         let principal: Principal;
         try {
           principal = await deps.principalFromToken(token);
@@ -248,6 +260,24 @@ export function attachSubscriptions(deps: SubscriptionServerDeps): SubscriptionS
       await disposable.dispose();
     },
   };
+}
+
+/**
+ * Whether the upgrade's page may act with the cookie: its `Origin` is the API's own (its host is
+ * the `Host` the browser connected to, as for the explorer) or listed. No `Origin` is refused:
+ * every browser sends one on a WebSocket handshake, and a non-browser client sends its token in
+ * the payload instead.
+ */
+function mayUseCookie(request: IncomingMessage, listed: readonly string[]): boolean {
+  const origin = request.headers.origin;
+  if (!origin) return false;
+  if (listed.includes(origin)) return true;
+  try {
+    const url = new URL(origin);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.host === request.headers.host?.toLowerCase();
+  } catch {
+    return false;
+  }
 }
 
 /** The operation's document: parsed text, the trusted one when a manifest is configured, or the errors to answer with. */

@@ -10,8 +10,10 @@ import { CreateNoteDocument, MeDocument } from "../generated/graphql";
 import { startTestApi, type TestApi } from "../support/api";
 import { connect, NOTE_EVENTS, rawSocket, subscribe, waitFor, type NoteEventsResult, type WsConnection } from "../support/subscriptions";
 
+const LISTED_ORIGIN = "https://app.example.com";
 let api: TestApi;
 let alice: string;
+const logLines: string[] = [];
 const connections: WsConnection[] = [];
 
 const open = (token: string | null, headers?: Record<string, string>) => {
@@ -26,7 +28,9 @@ beforeAll(async () => {
     WS_MAX_CONNECTIONS_PER_USER: "2",
     WS_MAX_MESSAGE_BYTES: "2048",
     WS_HANDSHAKE_TIMEOUT_MS: "400",
-  });
+    CORS_ORIGINS: LISTED_ORIGIN,
+    LOG_LEVEL: "warn",
+  }, { logLines });
   alice = await api.token("alice@example.com");
   await api.gql(MeDocument, {}, alice);
 });
@@ -55,9 +59,9 @@ describe("authentication at ConnectionInit", () => {
     await expect(open(`${alice.slice(0, -4)}AAAA`).closed).resolves.toMatchObject({ code: 4401 });
   });
 
-  it("accepts the upgrade's hanko cookie, and refuses a bad one with 4401", async () => {
-    await expect(open(null, { cookie: `hanko=${alice}` }).acknowledged).resolves.toBeUndefined();
-    await expect(open(null, { cookie: "hanko=garbage" }).closed).resolves.toMatchObject({ code: 4401 });
+  it("accepts the upgrade's hanko cookie from the API's own origin, and refuses a bad one with 4401", async () => {
+    await expect(open(null, { cookie: `hanko=${alice}`, origin: api.url }).acknowledged).resolves.toBeUndefined();
+    await expect(open(null, { cookie: "hanko=garbage", origin: api.url }).closed).resolves.toMatchObject({ code: 4401 });
   });
 
   it("closes with 4401 when the token expires, within the verifier's clock tolerance", async () => {
@@ -82,6 +86,61 @@ describe("authentication at ConnectionInit", () => {
     expect(closedAt).toBeGreaterThanOrEqual((exp + 30) * 1000);
     expect(closedAt).toBeLessThan((exp + 30) * 1000 + 1500);
     await waitFor(() => api.noteEvents.subscriberCount === 0);
+  });
+});
+
+describe("the hanko cookie over WebSocket: only from the API's own origin or a listed one", () => {
+  const withCookie = (origin?: string) => ({ cookie: `hanko=${alice}`, ...(origin === undefined ? {} : { origin }) });
+
+  it("refuses a foreign origin with the cookie with 4403 before any GraphQL message, and logs the origin", async () => {
+    const connection = open(null, withCookie("https://evil.example"));
+    await expect(connection.closed).resolves.toMatchObject({ code: 4403 });
+    await expect(connection.acknowledged).rejects.toThrow(/4403/);
+    const refusal = logLines.map((line) => JSON.parse(line) as { msg: string; origin?: string }).find((l) => l.origin === "https://evil.example");
+    expect(refusal?.msg).toMatch(/cookie/);
+  });
+
+  it("refuses a sibling host and another port of the API's host, which are other origins", async () => {
+    const own = new URL(api.url);
+    for (const origin of [`http://evil.${own.hostname}.example`, `http://${own.hostname}:1`]) {
+      await expect(open(null, withCookie(origin)).closed).resolves.toMatchObject({ code: 4403 });
+    }
+  });
+
+  it("refuses the cookie without an Origin", async () => {
+    await expect(open(null, withCookie()).closed).resolves.toMatchObject({ code: 4403 });
+  });
+
+  it("accepts a listed origin and the API's own origin (the explorer's) with the cookie", async () => {
+    await expect(open(null, withCookie(LISTED_ORIGIN)).acknowledged).resolves.toBeUndefined();
+    await expect(open(null, withCookie(api.url)).acknowledged).resolves.toBeUndefined();
+  });
+
+  it("accepts a payload token from a foreign origin or none: the client chose to send it", async () => {
+    await expect(open(alice, { origin: "https://evil.example" }).acknowledged).resolves.toBeUndefined();
+    await expect(open(alice).acknowledged).resolves.toBeUndefined();
+  });
+
+  it("lets the payload token decide when both come: an invalid one is 4401 even with a valid cookie", async () => {
+    await expect(open("not.a.token", withCookie("https://evil.example")).closed).resolves.toMatchObject({ code: 4401 });
+    await expect(open("not.a.token", withCookie(api.url)).closed).resolves.toMatchObject({ code: 4401 });
+    // A valid payload token from a foreign origin is accepted whatever the cookie says.
+    await expect(open(alice, { cookie: "hanko=garbage", origin: "https://evil.example" }).acknowledged).resolves.toBeUndefined();
+  });
+
+  it("runs a subscription as the cookie's owner from an accepted origin, and none from a refused one", async () => {
+    const refused = open(null, withCookie("https://evil.example"));
+    const events = subscribe<NoteEventsResult>(refused.client, NOTE_EVENTS);
+    await expect(refused.closed).resolves.toMatchObject({ code: 4403 });
+    expect(await events.ended).toEqual([expect.objectContaining({ code: 4403 })]);
+    expect(events.results).toEqual([]);
+
+    const accepted = open(null, withCookie(LISTED_ORIGIN));
+    await accepted.acknowledged;
+    const live = subscribe<NoteEventsResult>(accepted.client, NOTE_EVENTS);
+    await waitFor(() => api.noteEvents.subscriberCount >= 1);
+    const created = await api.gql(CreateNoteDocument, { input: { title: "seen through the cookie" } }, alice);
+    expect((await live.next()).data!.noteEvents.noteId).toBe(created.data!.createNote.id);
   });
 });
 
