@@ -14,6 +14,9 @@ import type { AddressInfo } from "node:net";
 import type { RunningApi } from "../src/app";
 import { createSessionVerifier } from "../src/auth/session-verifier";
 import type { ListPlanner } from "../src/authz/list-plan";
+import { ChangeCursorCodec } from "../src/changes/change-cursor";
+import { ChangeFeed } from "../src/changes/change-feed";
+import { ChangeLogRepository } from "../src/changes/change-log.repository";
 import { CursorCodec } from "../src/common/cursor";
 import type { Logger } from "../src/common/logger";
 import { createMetrics } from "../src/common/metrics";
@@ -54,10 +57,13 @@ export async function startBareApi(full: RunningApi, config: Config, logger: Log
   const delivery = new FactDelivery(dataSource, () => Promise.reject(new Error("the bare API delivers no facts")), logger);
   const userRepository = new UserRepository(dataSource);
   const users = new UserService(userRepository);
+  const secret = "bare-api-bench-cursor-secret-0123456789";
+  const notes = new NoteService(dataSource, new NoteRepository(dataSource), delivery, new CursorCodec(secret), () => Promise.resolve(new Map()));
   const services: Services = {
     users,
-    notes: new NoteService(dataSource, new NoteRepository(dataSource), delivery, new CursorCodec("bare-api-bench-cursor-secret-0123456789")),
+    notes,
     workspaces: new WorkspaceService(dataSource, new WorkspaceRepository(dataSource), users, delivery),
+    changes: new ChangeFeed({ log: new ChangeLogRepository(dataSource), loadNotes: (ids) => notes.findByIds(ids), cursors: new ChangeCursorCodec(secret), awaitFacts: () => Promise.resolve(true) }),
   };
   const verifier = createSessionVerifier({ jwksUrl: new URL(`${full.url}${DEV_JWKS_PATH}`), audience: config.hanko.audience, issuer: config.hanko.issuer });
   const app = await buildServer({

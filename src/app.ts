@@ -3,14 +3,16 @@
  * (migrated under an advisory lock, so replicas starting together migrate once), the Permit
  * client and fact delivery, then the HTTP server. `main.ts` and the tests both use this.
  */
-import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { DataSource } from "typeorm";
 import { createSessionVerifier, type SessionVerifier } from "./auth/session-verifier";
 import { createNoteReadDecider } from "./authz/note-events";
-import { createDeletionReaders } from "./live/deletion-readers";
-import { SubscriberRegistry } from "./live/subscriber-registry";
+import { ChangeCursorCodec } from "./changes/change-cursor";
+import { ChangeFeed } from "./changes/change-feed";
+import { ChangeLogRepository } from "./changes/change-log.repository";
+import { createDeletionAudience } from "./changes/deletion-audience";
+import { ChangeRetention } from "./changes/retention";
 import { ListPlanner } from "./authz/list-plan";
 import { policy } from "./authz/policy";
 import { CursorCodec } from "./common/cursor";
@@ -133,28 +135,32 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     });
     const guardedPermit = guardDecisions(permit, breaker);
     const decisionDeps = { permit: guardedPermit, tenant: config.permit.tenant, logger, metrics };
-    const subscribers = new SubscriberRegistry({ ds: dataSource, replicaId: randomUUID(), logger: logger.child({ component: "note-events" }) });
-    subscribers.start();
-    const deletionReaders = createDeletionReaders(subscribers, decisionDeps);
+    const deletionAudience = createDeletionAudience(dataSource, decisionDeps);
     const userRepository = new UserRepository(dataSource);
     const users = new UserService(userRepository);
+    const changeLog = new ChangeLogRepository(dataSource);
+    const changeCursors = new ChangeCursorCodec(embedded.cursorSecret);
+    const notes = new NoteService(dataSource, new NoteRepository(dataSource), delivery, new CursorCodec(embedded.cursorSecret), deletionAudience);
     const services: Services = {
       users,
-      notes: new NoteService(dataSource, new NoteRepository(dataSource), delivery, new CursorCodec(embedded.cursorSecret), deletionReaders),
+      notes,
       workspaces: new WorkspaceService(dataSource, new WorkspaceRepository(dataSource), users, delivery),
+      changes: new ChangeFeed({ log: changeLog, loadNotes: (ids) => notes.findByIds(ids), cursors: changeCursors, awaitFacts: (factIds) => delivery.deliver(factIds) }),
     };
+    const retention = new ChangeRetention(changeLog, { retentionDays: config.noteChanges.retentionDays, intervalMs: config.noteChanges.trimIntervalMs, logger });
+    retention.start();
+    stops.push(() => retention.stop());
     const noteEvents = new NoteEventHub({
       databaseUrl: embedded.databaseUrl,
+      log: changeLog,
+      cursors: changeCursors,
       loadNotes: (ids) => services.notes.findByIds(ids),
       decide: createNoteReadDecider(decisionDeps),
       awaitFacts: (factIds) => delivery.deliver(factIds),
-      registry: subscribers,
       logger: logger.child({ component: "note-events" }),
       metrics,
     });
     await noteEvents.start();
-    // Stops run in reverse: the hub first (its streams end), then this replica's rows go.
-    stops.push(() => subscribers.stop());
     stops.push(() => noteEvents.stop());
     const userSync = new UserSync(dataSource, permitFacts, logger, undefined, metrics);
     const firstSight = new FirstSight(userRepository, userSync);
@@ -180,7 +186,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       outbox: { outboxPending: () => delivery.pending(), outboxOldestAge: () => delivery.oldestPendingAge() },
       metrics,
       pdpStatus: () => (breaker.state === "closed" ? "up" : "down"),
-      hankoWebhooks: { verifier: () => auth.verifier!, events: new HankoEvents(dataSource, delivery, logger, deletionReaders) },
+      hankoWebhooks: { verifier: () => auth.verifier!, events: new HankoEvents(dataSource, delivery, logger, deletionAudience) },
       explorerSignIn: embedded.devIssuer ? { kind: "dev", tokenPath: DEV_TOKEN_PATH } : { kind: "hanko", publicUrl: config.hanko.publicUrl! },
       subscriptions: { noteEvents, clockToleranceSec: () => auth.verifier!.clockToleranceSec },
     });

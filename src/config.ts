@@ -52,6 +52,8 @@ export interface Config {
   cursorSecret?: string;
   /** How long a mutation waits for the PDP to acknowledge its facts (`OUTBOX_WAIT_MS`). */
   outboxWaitMs: number;
+  /** The change feed's log: how long changes are kept (`NOTE_CHANGES_RETENTION_DAYS`) and how often it is trimmed. */
+  noteChanges: { retentionDays: number; trimIntervalMs: number };
   /** How long list plans reuse the policy and a caller's role assignments read from Permit (`LIST_PLAN_TTL_MS`). */
   listPlanTtlMs: number;
   /** The only operations the server runs (`TRUSTED_DOCUMENTS`, a manifest file); undefined → any valid operation. */
@@ -245,6 +247,10 @@ export function loadConfig(env: Env = process.env): Config {
     cursorSecret: secret(env, "CURSOR_SECRET"),
     outboxWaitMs: integer(env, "OUTBOX_WAIT_MS", 3000, 0, 60000),
     listPlanTtlMs: integer(env, "LIST_PLAN_TTL_MS", 10000, 0, 600000),
+    noteChanges: {
+      retentionDays: integer(env, "NOTE_CHANGES_RETENTION_DAYS", 30, 1, 3650),
+      trimIntervalMs: integer(env, "NOTE_CHANGES_TRIM_INTERVAL_MS", 60000, 100, 86_400_000),
+    },
     trustedDocuments: trustedDocuments(env, "TRUSTED_DOCUMENTS"),
     ops: {
       rateLimitPerMinute: integer(env, "RATE_LIMIT_PER_MINUTE", 1200, 0, 10_000_000),

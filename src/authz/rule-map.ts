@@ -26,6 +26,8 @@ export const ruleMap = {
     notes: canListNotes,
     workspace: canReadWorkspace,
     workspaces: isAuthenticated,
+    noteChangesHead: isAuthenticated,
+    noteChanges: canListNotes,
   },
   Mutation: {
     createNote: canCreateNote,
@@ -40,6 +42,8 @@ export const ruleMap = {
     noteEvents: canListNotes,
   },
   NoteEvent: authorizedByParent,
+  NoteChange: authorizedByParent,
+  NoteChangePage: authorizedByParent,
   Viewer: authorizedByParent,
   User: authorizedByParent,
   Note: authorizedByParent,

@@ -17,6 +17,8 @@ export const ErrorCode = {
   PERSISTED_QUERY_NOT_FOUND: "PERSISTED_QUERY_NOT_FOUND",
   /** Too many requests (or too costly ones) for this user or, without a session, this IP; see `Retry-After`. */
   RATE_LIMITED: "RATE_LIMITED",
+  /** A change feed cursor older than the log's retention: fetch the notes again from noteChangesHead. */
+  RESYNC_REQUIRED: "RESYNC_REQUIRED",
   /** The database could not be reached; nothing was performed. Retry later (HTTP 503). */
   DATABASE_UNAVAILABLE: "DATABASE_UNAVAILABLE",
   INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
@@ -54,6 +56,9 @@ export const badInput = (message: string, field?: string) =>
 
 export const conflict = (message: string, extensions: Record<string, unknown> = {}) =>
   new AppError(ErrorCode.CONFLICT, message, extensions);
+
+export const resyncRequired = () =>
+  new AppError(ErrorCode.RESYNC_REQUIRED, "This cursor is older than the change log keeps: fetch the notes again, starting from noteChangesHead.");
 
 export const authzUnavailable = (cause?: unknown) =>
   new AppError(ErrorCode.AUTHZ_UNAVAILABLE, "The authorization service could not be reached; the request was not performed.", {}, cause);

@@ -23,7 +23,7 @@ describe("migrations", () => {
       expect(tables).toEqual([]);
       await ds.runMigrations();
       const after = await ds.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migrations'`);
-      expect(after[0].n).toBe(7);
+      expect(after[0].n).toBe(8);
     } finally {
       await ds.destroy();
     }

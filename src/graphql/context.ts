@@ -4,6 +4,7 @@
  * request's loaders, and the use cases. Built by `http/context.ts`.
  */
 import type { AuthzContext } from "../authz/context";
+import type { ChangeFeed } from "../changes/change-feed";
 import type { Logger } from "../common/logger";
 import type { NoteEventSource } from "../live/note-event-hub";
 import type { NoteService } from "../notes/note.service";
@@ -17,6 +18,7 @@ export interface Services {
   notes: NoteService;
   workspaces: WorkspaceService;
   users: UserService;
+  changes: ChangeFeed;
 }
 
 export interface RequestContext extends AuthzContext {

@@ -10,6 +10,7 @@ import { DateTimeResolver } from "graphql-scalars";
 import { buildSchema, type PubSub } from "type-graphql";
 import { createShield } from "../authz/rule-map";
 import { mapAsyncIterator } from "../common/map-async-iterator";
+import { NoteChangesResolver } from "../changes/note-changes.resolver";
 import { NoteEventsResolver } from "../live/note-events.resolver";
 import { NoteResolver } from "../notes/note.resolver";
 import { UserResolver } from "../users/user.resolver";
@@ -27,7 +28,7 @@ const noTopics: PubSub = {
 
 export function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [UserResolver, NoteResolver, WorkspaceResolver, WorkspaceMemberResolver, NoteEventsResolver],
+    resolvers: [UserResolver, NoteResolver, WorkspaceResolver, WorkspaceMemberResolver, NoteChangesResolver, NoteEventsResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
     pubSub: noTopics,
     // Input rules live in the services (common/validation.ts), one place for each rule.

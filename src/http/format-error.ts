@@ -18,6 +18,7 @@ const PUBLIC_CODES = new Set<string>([
   ErrorCode.UNTRUSTED_DOCUMENT,
   ErrorCode.RATE_LIMITED,
   ErrorCode.DATABASE_UNAVAILABLE,
+  ErrorCode.RESYNC_REQUIRED,
   // Apollo's own request errors (syntax, validation, unknown operation) are the client's to fix.
   "GRAPHQL_PARSE_FAILED",
   "GRAPHQL_VALIDATION_FAILED",

@@ -1,17 +1,20 @@
 /**
- * Live note events on one replica. A dedicated connection LISTENs for the changes every
- * replica announces in its write transactions (notes/note-events.ts); the changes that arrive
- * together are handled as one batch:
+ * Live note events on one replica, read from the change log (changes/change-log.ts). Writers
+ * NOTIFY at commit, which only wakes the hub: it reads the log from its own position, so a
+ * notification lost while the listener reconnects, or during a restart, delays events and never
+ * loses them. The changes read together are handled as one batch:
  *
  *   1. once the PDP has the facts the changes recorded (a new note's tuple to its workspace),
  *      the rows of created and updated notes are loaded in one query;
- *   2. `get` on each note is decided for every subscriber on this replica it could reach, in
- *      ONE bulk PDP call (one check per user and note, shared by that user's subscriptions) —
- *      except a deletion, whose readers the writer decided before deleting (deletion-readers.ts)
- *      and the notification carries;
- *   3. each subscriber receives the events it may read, in commit order.
+ *   2. `get` on each note is decided for every live subscriber it could reach, in ONE bulk PDP
+ *      call (one check per user and note, shared by that user's subscriptions); a deletion goes
+ *      without a check to the audience its writer decided, and is asked for the rest;
+ *   3. each subscriber receives the events it may read, in log order, each with its cursor.
  *
- * The users this replica serves are kept in the subscriber registry, where writers find them.
+ * A subscription with `after` first replays the log from that cursor through the feed
+ * (changes/change-feed.ts, decided like `noteChanges`), then goes live at a position at or past
+ * the hub's: the hub sends it only what lies beyond where its replay ended, so the hand-over
+ * has no gap and no duplicate. Without `after` it starts at the log's head.
  *
  * If the PDP cannot decide, nothing of that batch is delivered: every subscriber it could
  * have reached gets an AUTHZ_UNAVAILABLE error on its stream instead, and stays subscribed.
@@ -21,11 +24,15 @@ import type { NoteReadCheck, NoteReadDecider } from "../authz/note-events";
 import { authzUnavailable, databaseUnavailable, isAppError } from "../common/errors";
 import type { Logger } from "../common/logger";
 import type { Metrics } from "../common/metrics";
+import { comparePositions, NOTE_CHANGES_CHANNEL, NoteChangeKind, type ChangePosition, type LoggedChange } from "../changes/change-log";
+import type { ChangeCursorCodec } from "../changes/change-cursor";
+import type { FeedRead } from "../changes/change-feed";
+import type { ChangeLogRepository } from "../changes/change-log.repository";
 import { listen, type Listener } from "../db/listen";
 import { isDatabaseUnavailable } from "../db/unavailable";
 import type { Note } from "../notes/note.entity";
-import { NOTE_CHANGES_CHANNEL, NoteEventKind, parseNoteChange, type NoteChange } from "../notes/note-events";
-import type { SubscriberRegistry } from "./subscriber-registry";
+
+export type NoteEventKind = "CREATED" | "UPDATED" | "DELETED";
 
 export interface NoteEvent {
   kind: NoteEventKind;
@@ -35,6 +42,8 @@ export interface NoteEvent {
   /** The note as loaded after the change; null for DELETED. */
   note: Note | null;
   at: Date;
+  /** Resumes after this event (noteEvents or noteChanges). */
+  cursor: string;
 }
 
 /** What a subscription's stream yields: an event, or the error that stands for an undeliverable one. */
@@ -46,13 +55,22 @@ export interface NoteEventFilter {
   workspaceId: string | null;
 }
 
+export interface NoteEventStreamOptions extends NoteEventFilter {
+  /** Replay from here first (a decoded cursor); undefined: start at the head. */
+  after?: ChangePosition;
+  /** Reads what the subscriber may see after a position, decided for it (ChangeFeed#read). */
+  replay(from: ChangePosition): Promise<FeedRead>;
+}
+
 export interface NoteEventSource {
-  /** A stream of the events the user may read, from now on, until it is returned. */
-  stream(filter: NoteEventFilter): AsyncIterableIterator<NoteEventDelivery>;
+  /** A stream of the events the user may read, after `after` or from now on, until it is returned. */
+  stream(options: NoteEventStreamOptions): AsyncIterableIterator<NoteEventDelivery>;
 }
 
 export interface NoteEventHubOptions {
   databaseUrl: string;
+  log: ChangeLogRepository;
+  cursors: ChangeCursorCodec;
   /** Loads notes by id (one query for a batch). */
   loadNotes(ids: readonly string[]): Promise<Note[]>;
   decide: NoteReadDecider;
@@ -61,27 +79,40 @@ export interface NoteEventHubOptions {
    * decided on the facts it recorded (outbox/delivery.ts#deliver).
    */
   awaitFacts(factIds: string[]): Promise<boolean>;
-  /** Where writers find who is subscribed (to decide a deletion's readers). */
-  registry?: Pick<SubscriberRegistry, "add" | "remove">;
   logger: Logger;
   metrics?: Pick<Metrics, "liveSubscriptions" | "noteEvents">;
   /** Events a subscriber may have waiting before it is ended as too slow (default 1000). */
   bufferSize?: number;
+  /** How often the log is read with no wake-up, while anyone is subscribed (default 2000 ms). */
+  pollMs?: number;
 }
 
 interface Subscriber extends NoteEventFilter {
+  /** Live from the log position after this one. */
+  after: ChangePosition;
   push(delivery: NoteEventDelivery): void;
 }
 
-/** Changes handled in one batch at most; more wait for the next. */
+/** Changes handled in one batch at most; more are read in the next. */
 const MAX_BATCH = 500;
+/** How soon the log is read again when a change was announced but an older transaction still holds the horizon. */
+const HELD_BACK_RETRY_MS = 20;
+/** How long a replay that failed waits before it tries again. */
+const REPLAY_RETRY_MS = 1000;
 
 export class NoteEventHub implements NoteEventSource {
   private readonly subscribers = new Set<Subscriber>();
-  private readonly pending: NoteChange[] = [];
+  /** Where the hub has read the log up to; null while nobody is live. */
+  private tail: ChangePosition | null = null;
+  /** The newest transaction a notification announced. */
+  private announced = 0n;
   private scheduled = false;
+  private again = false;
   private pumping: Promise<void> | null = null;
   private listener: Listener | null = null;
+  private poll: NodeJS.Timeout | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private stopped = false;
   /** What this replica has handled since it started: batches, changes, checks and PDP calls. */
   readonly stats = { batches: 0, changes: 0, checks: 0, pdpCalls: 0, delivered: 0 };
 
@@ -93,13 +124,19 @@ export class NoteEventHub implements NoteEventSource {
       databaseUrl: this.options.databaseUrl,
       channel: NOTE_CHANGES_CHANNEL,
       logger: this.options.logger,
-      onNotification: (payload) => this.receive(payload),
-      onReconnect: () => this.options.logger.warn({ subscribers: this.subscribers.size }, "note events announced while the listener was away were missed"),
+      onNotification: (payload) => this.wake(payload),
+      // Nothing was lost: the log still has what was announced meanwhile.
+      onReconnect: () => this.wake(undefined),
     });
     await this.listener.ready;
+    this.poll = setInterval(() => this.subscribers.size > 0 && this.wake(undefined), this.options.pollMs ?? 2000);
+    this.poll.unref();
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.poll);
+    clearTimeout(this.retry);
     await this.listener?.close();
     this.listener = null;
     await this.pumping;
@@ -109,71 +146,133 @@ export class NoteEventHub implements NoteEventSource {
     return this.subscribers.size;
   }
 
-  stream(filter: NoteEventFilter): AsyncIterableIterator<NoteEventDelivery> {
+  stream(options: NoteEventStreamOptions): AsyncIterableIterator<NoteEventDelivery> {
     return new Repeater<NoteEventDelivery>(async (push, stop) => {
-      const subscriber: Subscriber = {
-        userId: filter.userId,
-        workspaceId: filter.workspaceId,
-        push: (delivery) => {
-          // A full buffer means the client does not read: its stream ends rather than grow without bound.
-          const tooSlow = () => stop(new Error("The subscription fell too far behind its events and was ended."));
-          try {
-            push(delivery).catch(tooSlow);
-          } catch {
-            tooSlow();
-          }
-        },
+      let ended = false;
+      void stop.then(() => (ended = true));
+      const send = (delivery: NoteEventDelivery) => {
+        // A full buffer means the client does not read: its stream ends rather than grow without bound.
+        const tooSlow = () => stop(new Error("The subscription fell too far behind its events and was ended."));
+        try {
+          push(delivery).catch(tooSlow);
+        } catch {
+          tooSlow();
+        }
       };
-      // Registered before it receives anything: a deletion decided from now on counts it.
-      await this.options.registry?.add(filter.userId, filter.workspaceId);
-      this.subscribers.add(subscriber);
+      const subscriber = await this.replay(options, send, () => ended);
+      if (!subscriber) return;
       this.options.metrics?.liveSubscriptions.inc();
       await stop;
       this.subscribers.delete(subscriber);
+      if (this.subscribers.size === 0) this.tail = null;
       this.options.metrics?.liveSubscriptions.dec();
-      await this.options.registry?.remove(filter.userId, filter.workspaceId);
     }, new FixedBuffer(this.options.bufferSize ?? 1000));
   }
 
-  private receive(payload: string | undefined): void {
-    const change = parseNoteChange(payload);
-    if (!change) {
-      this.options.logger.warn({ channel: NOTE_CHANGES_CHANNEL }, "ignored a note change notification that is not one");
-      return;
+  /**
+   * Sends what the log holds after the subscriber's position, then makes it live at a position
+   * at or past the hub's (checked and joined in one synchronous step, so no batch read in
+   * between is missed). Null when the stream ended meanwhile.
+   */
+  private async replay(options: NoteEventStreamOptions, send: (d: NoteEventDelivery) => void, ended: () => boolean): Promise<Subscriber | null> {
+    let position = options.after;
+    while (!ended() && !this.stopped) {
+      try {
+        position ??= await this.options.log.head();
+        const read = await options.replay(position);
+        for (const change of read.changes) {
+          if (change.kind === NoteChangeKind.WORKSPACE_GRANTED || change.kind === NoteChangeKind.WORKSPACE_REVOKED) continue;
+          const cursor = this.options.cursors.encode(change.position, options.userId);
+          send({ event: { kind: change.kind, noteId: change.noteId!, version: change.note?.version ?? change.version!, note: change.note, at: change.at, cursor } });
+        }
+        position = read.position;
+        if (read.hasMore || ended()) continue;
+        if (this.tail === null || comparePositions(position, this.tail) >= 0) {
+          this.tail ??= position;
+          const subscriber: Subscriber = { userId: options.userId, workspaceId: options.workspaceId, after: position, push: send };
+          this.subscribers.add(subscriber);
+          return subscriber;
+        }
+      } catch (error) {
+        // Said on the stream, and tried again from the same position: nothing is skipped.
+        send({ error: isAppError(error) ? error : isDatabaseUnavailable(error) ? databaseUnavailable(error) : new Error("note events could not be replayed") });
+        if (isAppError(error) && error.code !== "AUTHZ_UNAVAILABLE" && error.code !== "DATABASE_UNAVAILABLE") return null;
+        await new Promise((resolve) => setTimeout(resolve, REPLAY_RETRY_MS).unref());
+      }
+    }
+    return null;
+  }
+
+  private wake(payload: string | undefined): void {
+    if (payload && /^\d{1,20}$/.test(payload)) {
+      const tx = BigInt(payload);
+      if (tx > this.announced) this.announced = tx;
     }
     if (this.subscribers.size === 0) return;
-    this.pending.push(change);
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
     if (this.scheduled) return;
     this.scheduled = true;
     // Notifications that arrive in the same read are handled together.
     setImmediate(() => {
       this.scheduled = false;
-      this.pumping ??= this.pump().finally(() => (this.pumping = null));
+      this.pumping ??= this.pump().finally(() => {
+        this.pumping = null;
+        if (this.again) {
+          this.again = false;
+          this.wake(undefined);
+        }
+      });
     });
   }
 
-  /** Handles the pending changes batch by batch, in order; changes arriving meanwhile join the next batch. */
+  /** Reads the log batch by batch from the hub's position and dispatches each batch, in order. */
   private async pump(): Promise<void> {
-    while (this.pending.length > 0) {
-      const batch = this.pending.splice(0, nextBatchSize(this.pending));
+    while (!this.stopped && this.tail !== null && this.subscribers.size > 0) {
+      const from = this.tail;
+      let read;
       try {
-        await this.dispatch(batch);
+        read = await this.options.log.read(from, MAX_BATCH);
       } catch (error) {
-        this.options.logger.error({ err: error, changes: batch.length }, "note events could not be dispatched");
+        this.options.logger.error({ err: error }, "the change log could not be read; retrying at the next wake-up");
+        return;
       }
+      if (this.tail === null) return;
+      const last = read.changes.at(-1)?.position;
+      const full = read.changes.length === MAX_BATCH;
+      // Set before dispatching: a replay that reaches this position joins and needs nothing of this batch.
+      this.tail = full ? last! : [from, last ?? from, read.horizon].reduce((a, b) => (comparePositions(a, b) >= 0 ? a : b));
+      if (read.changes.length > 0) {
+        try {
+          await this.dispatch(read.changes);
+        } catch (error) {
+          this.options.logger.error({ err: error, changes: read.changes.length }, "note events could not be dispatched");
+        }
+      }
+      if (full) continue;
+      if (this.announced >= this.tail.tx) {
+        // Announced but not readable yet: an older transaction is still in flight below it.
+        clearTimeout(this.retry);
+        this.retry = setTimeout(() => this.wake(undefined), HELD_BACK_RETRY_MS);
+        this.retry.unref();
+      }
+      return;
     }
   }
 
-  private async dispatch(batch: NoteChange[]): Promise<void> {
-    if (this.subscribers.size === 0) return;
-    const factIds = batch.flatMap((c) => c.factIds);
+  private async dispatch(batch: LoggedChange[]): Promise<void> {
+    const subscribers = [...this.subscribers];
+    const noteChanges = batch.filter((c) => c.kind === NoteChangeKind.CREATED || c.kind === NoteChangeKind.UPDATED || c.kind === NoteChangeKind.DELETED);
+    if (subscribers.length === 0 || noteChanges.length === 0) return;
+    const factIds = noteChanges.flatMap((c) => c.factIds);
     if (factIds.length > 0 && !(await this.options.awaitFacts(factIds).catch(() => false))) {
       // Decided anyway: the facts a change waits for only add access (a new note's tuple), so without them the PDP denies more, never allows more.
       this.options.logger.warn({ facts: factIds.length }, "note events decided before the PDP acknowledged their facts");
     }
-    const subscribers = [...this.subscribers];
     // Created and updated notes as stored now (a deleted one is skipped: its DELETED event follows).
-    const loadIds = [...new Set(batch.filter((c) => c.kind !== NoteEventKind.DELETED).map((c) => c.noteId))];
+    const loadIds = [...new Set(noteChanges.filter((c) => c.kind !== NoteChangeKind.DELETED).map((c) => c.noteId!))];
     let rows: Map<string, Note>;
     try {
       rows = new Map((loadIds.length > 0 ? await this.options.loadNotes(loadIds) : []).map((n) => [n.id, n]));
@@ -185,29 +284,25 @@ export class NoteEventHub implements NoteEventSource {
       this.options.metrics?.noteEvents.inc({ outcome: "unavailable" }, subscribers.length);
       return;
     }
-    /** `readers`: decided by the writer (a deletion; null: it could not decide); undefined: decided here. */
-    const events: { event: NoteEvent; subject: NoteReadCheck["note"]; reach: Subscriber[]; readers?: ReadonlySet<string> | null }[] = [];
-    for (const change of batch) {
-      const note = change.kind === NoteEventKind.DELETED ? null : rows.get(change.noteId);
+    const events: { change: LoggedChange; note: Note | null; subject: NoteReadCheck["note"]; reach: Subscriber[]; audience?: ReadonlySet<string> }[] = [];
+    for (const change of noteChanges) {
+      const note = change.kind === NoteChangeKind.DELETED ? null : rows.get(change.noteId!);
       if (note === undefined) continue;
-      const subject = note ?? { id: change.noteId, ownerId: change.ownerId, workspaceId: change.workspaceId };
-      const reach = subscribers.filter((s) => s.workspaceId === null || s.workspaceId === subject.workspaceId);
+      const subject = note ?? { id: change.noteId!, ownerId: change.ownerId!, workspaceId: change.workspaceId };
+      const reach = subscribers.filter((s) => (s.workspaceId === null || s.workspaceId === subject.workspaceId) && comparePositions(change.position, s.after) > 0);
       if (reach.length === 0) continue;
-      const version = note ? note.version : change.version;
-      const readers = change.readers === undefined ? undefined : change.readers === null ? null : new Set(change.readers);
-      events.push({ event: { kind: change.kind, noteId: change.noteId, version, note, at: change.at }, subject, reach, readers });
+      events.push({ change, note, subject, reach, ...(change.kind === NoteChangeKind.DELETED ? { audience: new Set(change.audience ?? []) } : {}) });
     }
     if (events.length === 0) return;
 
-    // One check per (user, note): a user's subscriptions share it.
+    // One check per (user, note): a user's subscriptions share it; a deletion's decided audience needs none.
     const checks: NoteReadCheck[] = [];
     const index = new Map<string, number>();
     const keyOf = (userId: string, noteId: string) => `${userId} ${noteId}`;
-    for (const { subject, reach, readers } of events) {
-      if (readers !== undefined) continue;
+    for (const { subject, reach, audience } of events) {
       for (const s of reach) {
         const key = keyOf(s.userId, subject.id);
-        if (index.has(key)) continue;
+        if (audience?.has(s.userId) || index.has(key)) continue;
         index.set(key, checks.length);
         checks.push({ userId: s.userId, note: subject });
       }
@@ -216,58 +311,42 @@ export class NoteEventHub implements NoteEventSource {
     this.stats.changes += batch.length;
     this.stats.checks += checks.length;
     let decisions: boolean[] = [];
+    let undecidedUsers = new Set<Subscriber>();
     if (checks.length > 0) {
       this.stats.pdpCalls += 1;
       try {
         decisions = await this.options.decide(checks);
       } catch (error) {
-        const unavailable = isAppError(error) ? error : new Error("note events could not be authorized");
-        const reached = new Set(events.flatMap((e) => e.reach));
-        for (const s of reached) s.push({ error: unavailable });
-        this.options.metrics?.noteEvents.inc({ outcome: "unavailable" }, reached.size);
-        return;
+        // Only what needed the PDP is withheld: a deletion still reaches the audience its writer decided.
+        const unavailable = isAppError(error) ? error : authzUnavailable(error);
+        const undecided = new Set(events.flatMap((e) => e.reach.filter((s) => !e.audience?.has(s.userId))));
+        for (const s of undecided) s.push({ error: unavailable });
+        this.options.metrics?.noteEvents.inc({ outcome: "unavailable" }, undecided.size);
+        decisions = checks.map(() => false);
+        undecidedUsers = undecided;
       }
     }
     let delivered = 0;
     let denied = 0;
-    let undecided = 0;
-    for (const { event, subject, reach, readers } of events) {
+    const cursors = new Map<string, string>();
+    for (const { change, note, subject, reach, audience } of events) {
       for (const s of reach) {
-        if (readers === null) {
-          // The writer could not decide who could read the note: nobody gets it unchecked.
-          s.push({ error: authzUnavailable(new Error("the readers of a deleted note could not be decided")) });
-          undecided += 1;
-        } else if (readers ? !readers.has(s.userId) : !decisions[index.get(keyOf(s.userId, subject.id))!]) {
-          denied += 1;
-        } else if (this.subscribers.has(s)) {
-          // Only a subscriber still subscribed: one that left while the batch was decided gets nothing.
-          s.push({ event });
-          delivered += 1;
+        if (!audience?.has(s.userId) && !decisions[index.get(keyOf(s.userId, subject.id))!]) {
+          if (!undecidedUsers.has(s)) denied += 1;
+          continue;
         }
+        // Only a subscriber still subscribed: one that left while the batch was decided gets nothing.
+        if (!this.subscribers.has(s)) continue;
+        const cursorKey = `${s.userId} ${change.position.tx} ${change.position.id}`;
+        let cursor = cursors.get(cursorKey);
+        if (cursor === undefined) cursors.set(cursorKey, (cursor = this.options.cursors.encode(change.position, s.userId)));
+        const kind = change.kind as NoteEventKind;
+        s.push({ event: { kind, noteId: change.noteId!, version: note ? note.version : change.version!, note, at: change.at, cursor } });
+        delivered += 1;
       }
     }
     this.stats.delivered += delivered;
     this.options.metrics?.noteEvents.inc({ outcome: "delivered" }, delivered);
     this.options.metrics?.noteEvents.inc({ outcome: "denied" }, denied);
-    if (undecided > 0) this.options.metrics?.noteEvents.inc({ outcome: "unavailable" }, undecided);
   }
-}
-
-/**
- * How many of the pending changes form the next batch: at most MAX_BATCH, and never a change
- * that waits for facts together with a deletion this replica decides (one announced without
- * its readers, e.g. a note created while its owner was being deleted): that deletion is decided
- * on what the PDP knows before its own facts reach it, so it must not wait behind another
- * change's facts.
- */
-function nextBatchSize(pending: readonly NoteChange[]): number {
-  let waits = false;
-  let deletes = false;
-  for (let i = 0; i < Math.min(pending.length, MAX_BATCH); i++) {
-    const change = pending[i]!;
-    waits ||= change.factIds.length > 0;
-    deletes ||= change.kind === NoteEventKind.DELETED && change.readers === undefined;
-    if (waits && deletes) return Math.max(i, 1);
-  }
-  return Math.min(pending.length, MAX_BATCH);
 }

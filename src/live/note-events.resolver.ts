@@ -1,19 +1,36 @@
 import { Arg, ID, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
+import { changesAccess } from "../authz/changes";
 import { requireCaller } from "../authz/context";
 import { mapAsyncIterator } from "../common/map-async-iterator";
 import { optionalId } from "../common/validation";
 import type { RequestContext } from "../graphql/context";
-import type { NoteEventDelivery, NoteEventSource } from "./note-event-hub";
+import type { NoteEventDelivery } from "./note-event-hub";
 import { NoteEventType } from "./note-events.types";
 
+/** Replayed changes are read a page at a time. */
+const REPLAY_PAGE = 200;
+
 /**
- * The stream of a subscription. Before each event is resolved, the subscription's context
- * starts new decisions and loaders: a field that decides for itself (`note.viewerCan`,
- * `note.workspace`) is asked at that event, never answered from an earlier one.
+ * The stream of a subscription. Before each event is resolved, and before each page of a
+ * replay is decided, the subscription's context starts new decisions and loaders: a field that
+ * decides for itself (`note.viewerCan`, `note.workspace`) is asked at that event, never
+ * answered from an earlier one.
  */
-function eventsOf(source: NoteEventSource, ctx: RequestContext, workspaceId: string | null): AsyncIterableIterator<NoteEventDelivery> {
+async function eventsOf(ctx: RequestContext, workspaceId: string | null, after: string | null): Promise<AsyncIterableIterator<NoteEventDelivery>> {
   const { principal } = requireCaller(ctx);
-  return mapAsyncIterator(source.stream({ userId: principal.userId, workspaceId }), (delivery) => {
+  const { changes } = ctx.services;
+  // A foreign or altered cursor, or one older than the retention, is refused when subscribing.
+  const position = after === null ? undefined : await changes.retained(changes.positionOf(after, principal.userId));
+  const stream = ctx.noteEvents!.stream({
+    userId: principal.userId,
+    workspaceId,
+    after: position,
+    replay: async (from) => {
+      ctx.renewDecisions?.();
+      return changes.read(from, REPLAY_PAGE, workspaceId, await changesAccess(ctx));
+    },
+  });
+  return mapAsyncIterator(stream, (delivery) => {
     ctx.renewDecisions?.();
     return delivery;
   });
@@ -24,16 +41,18 @@ function eventsOf(source: NoteEventSource, ctx: RequestContext, workspaceId: str
 export class NoteEventsResolver {
   @Subscription(() => NoteEventType, {
     description:
-      "Changes to notes the caller may read, as they are committed. With workspaceId, only that\n" +
-      "workspace's notes (NOT_FOUND if the workspace is not readable when subscribing). Each\n" +
-      "event is delivered only if the caller may `get` the note at that moment; a DELETED\n" +
-      "event goes to those who could read the note just before it was deleted.",
-    subscribe: ({ args, context }: SubscribeResolverData<unknown, { workspaceId?: string | null }, RequestContext>) => {
+      "Changes to notes the caller may read, as they are committed (see subscriptions.graphql).\n" +
+      "With `after`: first what was missed since that cursor, then live, as noteChanges decides it.",
+    subscribe: ({ args, context }: SubscribeResolverData<unknown, { workspaceId?: string | null; after?: string | null }, RequestContext>) => {
       if (!context.noteEvents) throw new Error("subscriptions are served over WebSocket only");
-      return eventsOf(context.noteEvents, context, optionalId(args.workspaceId, "workspaceId"));
+      return eventsOf(context, optionalId(args.workspaceId, "workspaceId"), args.after ?? null);
     },
   })
-  noteEvents(@Root() delivery: NoteEventDelivery, @Arg("workspaceId", () => ID, { nullable: true }) _workspaceId?: string | null): NoteEventType {
+  noteEvents(
+    @Root() delivery: NoteEventDelivery,
+    @Arg("workspaceId", () => ID, { nullable: true }) _workspaceId?: string | null,
+    @Arg("after", () => String, { nullable: true }) _after?: string | null,
+  ): NoteEventType {
     if ("error" in delivery) throw delivery.error;
     return delivery.event;
   }

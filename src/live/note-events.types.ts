@@ -1,13 +1,15 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from "type-graphql";
-import { NoteEventKind } from "../notes/note-events";
 import { NoteType } from "../notes/note.types";
+import type { NoteEventKind as Kind } from "./note-event-hub";
 
+/** The note kinds of the change log; a stream carries no workspace kinds. */
+export const NoteEventKind: { [K in Kind]: K } = { CREATED: "CREATED", UPDATED: "UPDATED", DELETED: "DELETED" };
 registerEnumType(NoteEventKind, { name: "NoteEventKind" });
 
 @ObjectType("NoteEvent")
 export class NoteEventType {
   @Field(() => NoteEventKind)
-  kind!: NoteEventKind;
+  kind!: Kind;
 
   @Field(() => ID, { description: "The note's id, for every kind." })
   noteId!: string;
@@ -20,4 +22,7 @@ export class NoteEventType {
 
   @Field(() => Date, { description: "When the change was committed." })
   at!: Date;
+
+  @Field(() => String, { description: "Resume position: noteEvents(after: cursor) or noteChanges(after: cursor)." })
+  cursor!: string;
 }

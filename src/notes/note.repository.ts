@@ -20,7 +20,7 @@ export type NoteCandidates =
 /** Rows after a position, newest first, at most `limit`, optionally within one workspace. */
 export type NoteScanner = (position: Position | null, limit: number, workspaceId: string | null) => Promise<Note[]>;
 
-interface Membership {
+export interface Membership {
   workspace_id: string;
   role: WorkspaceRole;
 }
@@ -111,8 +111,53 @@ function restrictToPlan(
   memberships: readonly Membership[],
   page: { window: (alias: string) => string; limit: number },
 ): void {
+  const sql = planSql(plan, memberships);
+  // Read when the query is built: `sql.where` adds the parameters of what it writes.
+  const params = () => ({ ...sql.params, planLimit: page.limit });
+  const columns = (a: string) => ({ id: `${a}.id`, owner: `${a}.owner_id`, workspace: `${a}.workspace_id` });
+
+  // The plan's parts: its top-level union, with the parts that name workspaces merged into one scan.
+  const union = (c: PlanCondition): PlanCondition[] => (c.kind === "any" ? c.items.flatMap(union) : [c]);
+  const flat = union(plan.condition);
+  const related = flat.filter((c) => c.kind === "related");
+  const parts: PlanCondition[] = [...flat.filter((c) => c.kind !== "related"), ...(related.length > 0 ? [{ kind: "any" as const, items: related }] : [])];
+  const scans = parts.map((part, i) => ({ alias: `p${i}`, sql: sql.where(part, columns(`p${i}`)) }));
+  // A part without an SQL form may hold for any row: no restriction at all.
+  if (scans.some((scan) => scan.sql === undefined)) return;
+  const live = scans.filter((scan) => scan.sql !== FALSE);
+  if (live.length === 0) {
+    qb.andWhere(FALSE);
+    return;
+  }
+  if (live.length === 1) {
+    const where = sql.where(parts[scans.indexOf(live[0]!)]!, columns("n"))!;
+    qb.andWhere(where, params());
+    return;
+  }
+  const selects = live.map(({ alias: a, sql }) => {
+    const window = page.window(a);
+    return `(SELECT ${a}.id FROM notes ${a} WHERE ${sql}${window ? ` AND ${window}` : ""} ORDER BY ${a}.created_at DESC, ${a}.id DESC LIMIT :planLimit)`;
+  });
+  // ARRAY(…) is computed once, before the outer scan: the merged ids are then fetched by primary key.
+  qb.andWhere(`n.id = ANY(ARRAY(${selects.join(" UNION ALL ")}))`, params());
+}
+
+/** The columns a plan's conditions on notes are written against. */
+export interface NoteColumns {
+  id: string;
+  owner: string;
+  workspace: string;
+}
+
+/**
+ * A list plan as SQL over note columns, for the notes table or the change log. `where` gives a
+ * condition's SQL, `FALSE` when no row can match, or undefined when it has no SQL form here
+ * (then any row may match: a caller can only widen the query with it, never narrow it). The
+ * named parameters it refers to are in `params`.
+ */
+export function planSql(plan: Extract<NoteCandidates, { kind: "where" }>, memberships: readonly Membership[]) {
   let n = 0;
-  const params: Record<string, unknown> = { planLimit: page.limit };
+  const params: Record<string, unknown> = {};
   const param = (value: unknown) => {
     const name = `plan${n++}`;
     params[name] = value;
@@ -149,58 +194,35 @@ function restrictToPlan(
     }
   };
 
-  /** Notes that satisfy `c`, as SQL over the alias `a`, or undefined when it has no SQL form. */
-  const notesWhere = (c: PlanCondition, a: string): string | undefined => {
+  /** Notes that satisfy `c`, as SQL over `cols`, or undefined when it has no SQL form. */
+  const where = (c: PlanCondition, cols: NoteColumns): string | undefined => {
     switch (c.kind) {
       case "attribute": {
-        const column = { key: "id", [NoteAttribute.owner]: "owner_id", [NoteAttribute.workspace]: "workspace_id" }[c.attribute];
-        return column === undefined ? undefined : uuidIn(`${a}.${column}`, c.values);
+        const column = { key: cols.id, [NoteAttribute.owner]: cols.owner, [NoteAttribute.workspace]: cols.workspace }[c.attribute];
+        return column === undefined ? undefined : uuidIn(column, c.values);
       }
       case "role":
-        return uuidIn(`${a}.id`, heldOn(Resource.notes, c.roles));
+        return uuidIn(cols.id, heldOn(Resource.notes, c.roles));
       case "related": {
         if (c.relation !== Relation.parent || c.subjectType !== Resource.workspaces) return undefined;
         const ids = workspaces(c.subject);
-        return ids === undefined ? undefined : uuidIn(`${a}.workspace_id`, ids);
+        return ids === undefined ? undefined : uuidIn(cols.workspace, ids);
       }
       case "any": {
-        const parts = c.items.map((i) => notesWhere(i, a));
+        const parts = c.items.map((i) => where(i, cols));
         if (parts.some((p) => p === undefined)) return undefined;
         const live = parts.filter((p) => p !== FALSE);
         return live.length === 0 ? FALSE : `(${live.join(" OR ")})`;
       }
       case "all": {
-        const parts = c.items.map((i) => notesWhere(i, a)).filter((p) => p !== undefined);
+        const parts = c.items.map((i) => where(i, cols)).filter((p) => p !== undefined);
         if (parts.includes(FALSE)) return FALSE;
         return parts.length === 0 ? undefined : `(${parts.join(" AND ")})`;
       }
     }
   };
-
-  // The plan's parts: its top-level union, with the parts that name workspaces merged into one scan.
-  const union = (c: PlanCondition): PlanCondition[] => (c.kind === "any" ? c.items.flatMap(union) : [c]);
-  const flat = union(plan.condition);
-  const related = flat.filter((c) => c.kind === "related");
-  const parts: PlanCondition[] = [...flat.filter((c) => c.kind !== "related"), ...(related.length > 0 ? [{ kind: "any" as const, items: related }] : [])];
-  const scans = parts.map((part, i) => ({ alias: `p${i}`, sql: notesWhere(part, `p${i}`) }));
-  // A part without an SQL form may hold for any row: no restriction at all.
-  if (scans.some((scan) => scan.sql === undefined)) return;
-  const live = scans.filter((scan) => scan.sql !== FALSE);
-  if (live.length === 0) {
-    qb.andWhere(FALSE);
-    return;
-  }
-  if (live.length === 1) {
-    qb.andWhere(notesWhere(parts[scans.indexOf(live[0]!)]!, "n")!, params);
-    return;
-  }
-  const selects = live.map(({ alias: a, sql }) => {
-    const window = page.window(a);
-    return `(SELECT ${a}.id FROM notes ${a} WHERE ${sql}${window ? ` AND ${window}` : ""} ORDER BY ${a}.created_at DESC, ${a}.id DESC LIMIT :planLimit)`;
-  });
-  // ARRAY(…) is computed once, before the outer scan: the merged ids are then fetched by primary key.
-  qb.andWhere(`n.id = ANY(ARRAY(${selects.join(" UNION ALL ")}))`, params);
+  return { params, where };
 }
 
 /** A part that matches no row (kept apart so that no scan is spent on it). */
-const FALSE = "FALSE";
+export const FALSE = "FALSE";

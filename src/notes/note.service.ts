@@ -5,7 +5,7 @@ import { recordFacts, type Written } from "../outbox/facts";
 import type { FactDelivery } from "../outbox/delivery";
 import { limitText, NOTE_BODY_MAX, NOTE_TITLE_MAX, requirePageSize, requireTrimmedText } from "../common/validation";
 import type { Note } from "./note.entity";
-import { announceNoteChange, announceNoteDeletion, NoteEventKind, type DeletionReaders } from "./note-events";
+import { logNoteChange, logNoteDeletions, type DeletionAudience } from "../changes/change-log";
 import type { NoteCandidates, NoteRepository } from "./note.repository";
 
 export interface NotePage {
@@ -34,8 +34,8 @@ export class NoteService {
     private readonly notes: NoteRepository,
     private readonly facts: FactDelivery,
     private readonly cursors: CursorCodec,
-    /** Who among live subscribers could read a note about to be deleted; without it, each replica decides. */
-    private readonly deletionReaders?: DeletionReaders,
+    /** Who could read a note about to be deleted, decided before it goes (changes/deletion-audience.ts). */
+    private readonly deletionAudience: DeletionAudience,
   ) {}
 
   findByIds(ids: readonly string[]): Promise<Note[]> {
@@ -49,7 +49,7 @@ export class NoteService {
     const { note, factIds } = await this.ds.transaction(async (m) => {
       const note = await this.notes.insert(m, { title, body, ownerId, workspaceId });
       const factIds = await recordFacts(m, [{ kind: "note.created", noteId: note.id, ownerId, workspaceId }]);
-      await announceNoteChange(m, NoteEventKind.CREATED, note, factIds);
+      await logNoteChange(m, "CREATED", note, factIds);
       return { note, factIds };
     });
     return { value: note, factsPending: !(await this.facts.deliver(factIds)) };
@@ -64,7 +64,7 @@ export class NoteService {
     return this.ds.transaction(async (m) => {
       const updated = await this.notes.update(m, id, change, expected);
       if (updated) {
-        await announceNoteChange(m, NoteEventKind.UPDATED, updated);
+        await logNoteChange(m, "UPDATED", updated);
         return updated;
       }
       const current = await this.notes.findById(m, id);
@@ -76,16 +76,15 @@ export class NoteService {
   }
 
   async delete(id: string): Promise<Written<string>> {
-    // The readers are decided before the deletion: its fact may reach the PDP before any replica
-    // decides the event, and then the PDP no longer knows the note's workspace. Owner and
+    // The audience is decided before the deletion: its fact may reach the PDP before anyone
+    // reads the change, and then the PDP no longer knows the note's workspace. Owner and
     // workspace never change, so the row read here decides like the one deleted.
-    const before = this.deletionReaders ? (await this.notes.findByIds([id]))[0] : undefined;
-    const decided = before && this.deletionReaders ? await this.deletionReaders([before]) : undefined;
-    const readers = decided === undefined ? undefined : decided === null ? null : (decided.get(id) ?? []);
+    const before = (await this.notes.findByIds([id]))[0];
+    const audience = before ? await this.deletionAudience([before]) : new Map<string, string[]>();
     const factIds = await this.ds.transaction(async (m) => {
       const deleted = await this.notes.delete(m, id);
       if (!deleted) throw notFound("Note", id);
-      await announceNoteDeletion(m, deleted, readers);
+      await logNoteDeletions(m, [deleted], (noteId) => audience.get(noteId) ?? []);
       return recordFacts(m, [{ kind: "note.deleted", noteId: id }]);
     });
     return { value: id, factsPending: !(await this.facts.deliver(factIds)) };

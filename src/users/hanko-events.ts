@@ -19,7 +19,7 @@ import { isUuid } from "../common/validation";
 import { execute } from "../db/sql";
 import type { FactDelivery } from "../outbox/delivery";
 import { recordFacts, type Fact } from "../outbox/facts";
-import { announceNoteDeletion, type DeletionReaders } from "../notes/note-events";
+import { logNoteDeletions, logWorkspaceAccess, type DeletionAudience } from "../changes/change-log";
 
 export type HankoEventOutcome =
   | { handled: false; reason: "unknown_event" | "no_user_in_data" }
@@ -42,8 +42,8 @@ export class HankoEvents {
     private readonly ds: DataSource,
     private readonly delivery: Pick<FactDelivery, "drain">,
     private readonly logger: Logger,
-    /** Who among live subscribers could read the notes a deletion removes; without it, each replica decides. */
-    private readonly deletionReaders?: DeletionReaders,
+    /** Who could read the notes a deletion removes, decided before they go (changes/deletion-audience.ts). */
+    private readonly deletionAudience: DeletionAudience,
   ) {}
 
   /** Applies the event and starts delivering its facts without waiting for the PDP. */
@@ -64,16 +64,14 @@ export class HankoEvents {
   }
 
   private async deleteUser(userId: string): Promise<HankoEventOutcome> {
-    // Who may get the DELETED event of each personal note is decided before the notes go (as a
+    // Who may see the deletion of each personal note is decided before the notes go (as a
     // deleteNote does): afterwards the deletions' facts may already have reached the PDP.
-    const owned = this.deletionReaders
-      ? ((await this.ds.query(`SELECT id, owner_id AS "ownerId", workspace_id AS "workspaceId" FROM notes WHERE owner_id = $1 AND workspace_id IS NULL`, [userId])) as {
-          id: string;
-          ownerId: string;
-          workspaceId: null;
-        }[])
-      : [];
-    const readers = owned.length > 0 ? await this.deletionReaders!(owned) : undefined;
+    const owned = (await this.ds.query(`SELECT id, owner_id AS "ownerId", workspace_id AS "workspaceId" FROM notes WHERE owner_id = $1 AND workspace_id IS NULL`, [userId])) as {
+      id: string;
+      ownerId: string;
+      workspaceId: null;
+    }[];
+    const audience = owned.length > 0 ? await this.deletionAudience(owned) : new Map<string, string[]>();
     return this.ds.transaction(async (m) => {
       // A non-key lock: foreign-key checks of concurrent writers (KEY SHARE) are not blocked, so
       // this never deadlocks with a share that holds a workspace row and inserts a membership.
@@ -94,11 +92,12 @@ export class HankoEvents {
         [userId],
       );
       facts.push(...notes.rows.map((n): Fact => ({ kind: "note.deleted", noteId: n.id })));
-      for (const n of notes.rows) {
-        const row = { id: n.id, version: n.version, ownerId: userId, workspaceId: null };
-        // A note created after its readers were decided is left to the replicas to decide.
-        await announceNoteDeletion(m, row, readers === null ? null : readers?.get(n.id));
-      }
+      // A note created after its audience was decided is seen by those the PDP allows when it is read.
+      await logNoteDeletions(
+        m,
+        notes.rows.map((n) => ({ id: n.id, version: n.version, ownerId: userId, workspaceId: null })),
+        (noteId) => audience.get(noteId) ?? [],
+      );
       facts.push({ kind: "user.deleted", userId });
       return { handled: true, action: "user_deleted", factIds: await recordFacts(m, facts) };
     });
@@ -111,6 +110,7 @@ export class HankoEvents {
     const ids = members.map((x) => x.workspace_id);
     await m.query(`SELECT id FROM workspaces WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [ids]);
     const removed = await execute<{ workspace_id: string }>(m, `DELETE FROM workspace_members WHERE user_id = $1 RETURNING workspace_id`, [userId]);
+    await logWorkspaceAccess(m, "WORKSPACE_REVOKED", removed.rows.map((r) => ({ workspaceId: r.workspace_id, userId, factIds: [] })));
     return removed.rows.map((r): Fact => ({ kind: "workspace.role_removed", workspaceId: r.workspace_id, userId }));
   }
 

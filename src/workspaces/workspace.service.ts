@@ -1,5 +1,6 @@
 import type { DataSource } from "typeorm";
 import { conflict, notFound } from "../common/errors";
+import { logWorkspaceAccess } from "../changes/change-log";
 import type { FactDelivery } from "../outbox/delivery";
 import { recordFacts, type Written } from "../outbox/facts";
 import type { UserService } from "../users/user.service";
@@ -34,6 +35,7 @@ export class WorkspaceService {
       const workspace = await this.workspaces.insert(m, { name, ownerId });
       await this.workspaces.setRole(m, workspace.id, ownerId, "OWNER");
       const factIds = await recordFacts(m, [{ kind: "workspace.created", workspaceId: workspace.id, ownerId }]);
+      await logWorkspaceAccess(m, "WORKSPACE_GRANTED", [{ workspaceId: workspace.id, userId: ownerId, factIds }]);
       return { workspace, factIds };
     });
     return { value: workspace, factsPending: !(await this.facts.deliver(factIds)) };
@@ -50,8 +52,9 @@ export class WorkspaceService {
       const current = members.find((x) => x.userId === user.id);
       if (current?.role === "OWNER" && role !== "OWNER") this.keepAnOwner(members, user.id);
       const member = await this.workspaces.setRole(m, workspaceId, user.id, role);
-      const factIds =
-        current?.role === role ? [] : await recordFacts(m, [{ kind: "workspace.role_set", workspaceId, userId: user.id, role }]);
+      if (current?.role === role) return { member, factIds: [] };
+      const factIds = await recordFacts(m, [{ kind: "workspace.role_set", workspaceId, userId: user.id, role }]);
+      await logWorkspaceAccess(m, "WORKSPACE_GRANTED", [{ workspaceId, userId: user.id, factIds }]);
       return { member, factIds };
     });
     return { value: member, factsPending: !(await this.facts.deliver(factIds)) };
@@ -66,7 +69,9 @@ export class WorkspaceService {
       if (!current) return { removed: false, factIds: [] };
       if (current.role === "OWNER") this.keepAnOwner(members, userId);
       await this.workspaces.removeMember(m, workspaceId, userId);
-      return { removed: true, factIds: await recordFacts(m, [{ kind: "workspace.role_removed", workspaceId, userId }]) };
+      const factIds = await recordFacts(m, [{ kind: "workspace.role_removed", workspaceId, userId }]);
+      await logWorkspaceAccess(m, "WORKSPACE_REVOKED", [{ workspaceId, userId, factIds }]);
+      return { removed: true, factIds };
     });
     return { value: removed, factsPending: !(await this.facts.deliver(factIds)) };
   }

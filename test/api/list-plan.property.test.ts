@@ -48,7 +48,7 @@ beforeAll(async () => {
   ds = createDataSource(await createTestDatabase());
   await ds.initialize();
   repository = new NoteRepository(ds);
-  service = new NoteService(ds, repository, {} as FactDelivery, new CursorCodec("plan-property-test-secret-0123456789"));
+  service = new NoteService(ds, repository, {} as FactDelivery, new CursorCodec("plan-property-test-secret-0123456789"), () => Promise.resolve(new Map()));
 });
 afterAll(() => ds.destroy());
 

@@ -6,7 +6,7 @@
  */
 import type { Permit } from "permitio";
 import { CreateNoteDocument, CreateWorkspaceDocument, DeleteNoteDocument, MeDocument, ShareWorkspaceDocument, UnshareWorkspaceDocument, UpdateNoteDocument } from "../generated/graphql";
-import { NoteEventKind, announceNoteChange, announceNoteDeletion } from "../../src/notes/note-events";
+import { logNoteChange, logNoteDeletions } from "../../src/changes/change-log";
 import { NoteRepository } from "../../src/notes/note.repository";
 import { dataOf, type TestApi } from "../support/api";
 import { permitAdmin } from "../support/permit";
@@ -107,7 +107,7 @@ describe("PDP unavailable", () => {
     const repository = new NoteRepository(api.dataSource);
     await api.dataSource.transaction(async (m) => {
       const updated = await repository.update(m, noteId, { title }, null);
-      await announceNoteChange(m, NoteEventKind.UPDATED, updated!);
+      await logNoteChange(m, "UPDATED", updated!);
     });
   };
 
@@ -157,47 +157,40 @@ describe("under a policy where `user` reads only its own notes", () => {
     const carol = await listen("carol");
     const note = await createNote("bob", "to be deleted", workspaceId);
     expect(await noteIdOf(alice)).toBe(note.id);
-    const hubCalls = api.noteEvents.stats.pdpCalls;
+    const hubChecks = api.noteEvents.stats.checks;
     const deleted = await api.gql(DeleteNoteDocument, { id: note.id }, tokens.bob);
     expect(deleted.errors).toBeUndefined();
     const event = await alice.next();
     expect(event.data!.noteEvents).toMatchObject({ kind: "DELETED", noteId: note.id, version: 1, note: null });
     await carol.expectNothingFor(300);
-    // Decided by the writer before the deletion, not by the replica after it: by then the
-    // deletion's fact may have reached the PDP, which would no longer know the note's workspace.
-    expect(api.noteEvents.stats.pdpCalls).toBe(hubCalls);
+    // alice, a member, was decided by the writer before the deletion (by then its fact may have
+    // reached the PDP, which would no longer know the note's workspace); only carol, outside the
+    // workspace, is asked by the hub, from the row's last attributes, and denied.
+    expect(api.noteEvents.stats.checks - hubChecks).toBe(1);
   });
 
-  describe("a deletion announced with the readers its writer decided", () => {
-    const deleteAnnouncing = (noteId: string, readers: string[] | null) => {
+  describe("a deletion logged with the audience its writer decided", () => {
+    const deleteLogging = (noteId: string, audience: string[]) => {
       const repository = new NoteRepository(api.dataSource);
       return api.dataSource.transaction(async (m) => {
         const row = await repository.delete(m, noteId);
-        await announceNoteDeletion(m, row!, readers);
+        await logNoteDeletions(m, [row!], () => audience);
       });
     };
 
-    it("reaches exactly those readers, without asking the PDP (here unreachable)", async () => {
+    it("reaches its audience without asking the PDP (here unreachable); anyone else gets AUTHZ_UNAVAILABLE, never the unchecked event", async () => {
       const alice = await listen("alice", { workspaceId });
       const bob = await listen("bob", { workspaceId });
       const note = await createNote("bob", "deleted while the PDP is away", workspaceId);
       expect(await noteIdOf(alice)).toBe(note.id);
       expect(await noteIdOf(bob)).toBe(note.id);
       setup.proxy.mode = "refuse";
-      await deleteAnnouncing(note.id, [ids.alice!]);
+      await deleteLogging(note.id, [ids.alice!]);
       const event = await alice.next();
       expect(event.errors).toBeUndefined();
       expect(event.data!.noteEvents).toMatchObject({ kind: "DELETED", noteId: note.id, note: null });
-      // bob, the owner, is not among the readers this writer decided: he gets nothing.
-      await bob.expectNothingFor(300);
-    });
-
-    it("when the writer could not decide, gives AUTHZ_UNAVAILABLE instead of the event", async () => {
-      const alice = await listen("alice", { workspaceId });
-      const note = await createNote("bob", "readers undecided", workspaceId);
-      expect(await noteIdOf(alice)).toBe(note.id);
-      await deleteAnnouncing(note.id, null);
-      const failed = await alice.next();
+      // bob, the owner, is outside the audience this writer decided: he must be asked, and cannot be.
+      const failed = await bob.next();
       expect(failed.data ?? null).toBeNull();
       expect(failed.errors?.map((e) => e.extensions?.code)).toEqual(["AUTHZ_UNAVAILABLE"]);
     });
