@@ -14,7 +14,7 @@ const layers = [
   { name: "data", files: ["src/**/*.entity.ts", "src/authz/@(policy).ts"] },
   { name: "infrastructure", files: ["src/db/**", "src/outbox/**", "src/auth/**"] },
   { name: "permit", files: ["src/permit/**"] },
-  { name: "features", files: ["src/{notes,workspaces,users}/!(*.resolver|*.types).ts"] },
+  { name: "features", files: ["src/{notes,workspaces,users,changes}/!(*.resolver|*.types).ts"] },
   { name: "authz", files: ["src/authz/**"] },
   { name: "live", files: ["src/live/!(*.resolver|*.types).ts"] },
   { name: "graphql", files: ["src/graphql/**", "src/**/*.resolver.ts", "src/**/*.types.ts"] },

@@ -11,7 +11,7 @@ import { createNoteReadDecider } from "./authz/note-events";
 import { ChangeCursorCodec } from "./changes/change-cursor";
 import { ChangeFeed } from "./changes/change-feed";
 import { ChangeLogRepository } from "./changes/change-log.repository";
-import { createDeletionAudience } from "./changes/deletion-audience";
+import { createDeletionAudience } from "./authz/deletion-audience";
 import { ChangeRetention } from "./changes/retention";
 import { ListPlanner } from "./authz/list-plan";
 import { policy } from "./authz/policy";

@@ -71,7 +71,7 @@ export async function logNoteChange(m: EntityManager, kind: "CREATED" | "UPDATED
 
 /**
  * Who could read each of these notes just before their deletion, by note id, decided by the
- * writer before it deletes (changes/deletion-audience.ts).
+ * writer before it deletes (authz/deletion-audience.ts).
  */
 export type DeletionAudience = (notes: readonly Pick<Note, "id" | "ownerId" | "workspaceId">[]) => Promise<Map<string, string[]>>;
 

@@ -34,7 +34,7 @@ export class NoteService {
     private readonly notes: NoteRepository,
     private readonly facts: FactDelivery,
     private readonly cursors: CursorCodec,
-    /** Who could read a note about to be deleted, decided before it goes (changes/deletion-audience.ts). */
+    /** Who could read a note about to be deleted, decided before it goes (authz/deletion-audience.ts). */
     private readonly deletionAudience: DeletionAudience,
   ) {}
 

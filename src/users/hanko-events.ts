@@ -42,7 +42,7 @@ export class HankoEvents {
     private readonly ds: DataSource,
     private readonly delivery: Pick<FactDelivery, "drain">,
     private readonly logger: Logger,
-    /** Who could read the notes a deletion removes, decided before they go (changes/deletion-audience.ts). */
+    /** Who could read the notes a deletion removes, decided before they go (authz/deletion-audience.ts). */
     private readonly deletionAudience: DeletionAudience,
   ) {}
 

@@ -14,11 +14,11 @@
  * their own workspace; the alternative, a device keeping a note that no longer exists, is worse.
  */
 import type { DataSource } from "typeorm";
-import { decideInBulk, type BulkDecisionDeps } from "../authz/authorizer";
-import { NoteAction } from "../authz/policy";
-import { noteResource } from "../authz/resources";
+import { decideInBulk, type BulkDecisionDeps } from "./authorizer";
+import { NoteAction } from "./policy";
+import { noteResource } from "./resources";
 import { ErrorCode, isAppError } from "../common/errors";
-import type { DeletionAudience } from "./change-log";
+import type { DeletionAudience } from "../changes/change-log";
 
 export function createDeletionAudience(ds: DataSource, deps: BulkDecisionDeps): DeletionAudience {
   return async (notes) => {
