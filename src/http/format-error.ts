@@ -28,33 +28,47 @@ const PUBLIC_CODES = new Set<string>([
   "PERSISTED_QUERY_NOT_SUPPORTED",
 ]);
 
-/** `logger`: the request's own logger when one is current (its lines then carry `reqId`). */
-export function createFormatError(logger: Logger | (() => Logger)) {
-  const log = typeof logger === "function" ? logger : () => logger;
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const logger = log();
-    const code = String(formatted.extensions?.code ?? "");
-    if (PUBLIC_CODES.has(code)) {
-      const { stacktrace: _stack, http: _http, ...extensions } = formatted.extensions ?? {};
-      if (code === ErrorCode.AUTHZ_UNAVAILABLE) logger.warn({ err: unwrapResolverError(error), path: formatted.path }, "authorization unavailable");
-      return { ...formatted, extensions: { ...extensions, code } };
-    }
-    if (isDatabaseUnavailable(unwrapResolverError(error))) {
-      // A connection refused or cut, a timeout, the server shutting down: say so (HTTP 503), never mask it.
-      logger.warn({ err: unwrapResolverError(error), path: formatted.path }, "database unavailable");
-      return {
+/** What an error becomes for the client, and what to log about it (nothing for a client's mistake). */
+export interface PublicError {
+  formatted: GraphQLFormattedError;
+  log?: { level: "warn" | "error"; message: string; err: unknown };
+}
+
+export function toPublicError(formatted: GraphQLFormattedError, error: unknown): PublicError {
+  const code = String(formatted.extensions?.code ?? "");
+  if (PUBLIC_CODES.has(code)) {
+    const { stacktrace: _stack, http: _http, ...extensions } = formatted.extensions ?? {};
+    const result: PublicError = { formatted: { ...formatted, extensions: { ...extensions, code } } };
+    if (code === ErrorCode.AUTHZ_UNAVAILABLE) result.log = { level: "warn", message: "authorization unavailable", err: unwrapResolverError(error) };
+    return result;
+  }
+  if (isDatabaseUnavailable(unwrapResolverError(error))) {
+    // A connection refused or cut, a timeout, the server shutting down: say so (HTTP 503), never mask it.
+    return {
+      formatted: {
         message: "The database could not be reached; the request was not performed.",
         locations: formatted.locations,
         path: formatted.path,
         extensions: { code: ErrorCode.DATABASE_UNAVAILABLE },
-      };
-    }
-    logger.error({ err: unwrapResolverError(error), path: formatted.path }, "unexpected error");
-    return {
-      message: "Internal server error.",
-      locations: formatted.locations,
-      path: formatted.path,
-      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+      },
+      log: { level: "warn", message: "database unavailable", err: unwrapResolverError(error) },
     };
+  }
+  return {
+    formatted: { message: "Internal server error.", locations: formatted.locations, path: formatted.path, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } },
+    log: { level: "error", message: "unexpected error", err: unwrapResolverError(error) },
   };
+}
+
+/** Masks and logs at once, on `logger` (a WebSocket connection's). */
+export function createFormatError(logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const result = toPublicError(formatted, error);
+    logPublicError(logger, result);
+    return result.formatted;
+  };
+}
+
+export function logPublicError(logger: Logger, { formatted, log }: PublicError): void {
+  if (log) logger[log.level]({ err: log.err, path: formatted.path }, log.message);
 }

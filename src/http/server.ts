@@ -5,11 +5,10 @@
  * graphql/schema.ts. Development-only routes (the dev Hanko issuer) are added by the caller.
  */
 import { ApolloServer } from "@apollo/server";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from "@as-integrations/fastify";
 import cors from "@fastify/cors";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type RawServerDefault } from "fastify";
-import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Kind, type GraphQLFormattedError, type GraphQLSchema, type OperationDefinitionNode } from "graphql";
@@ -23,7 +22,7 @@ import { buildExecutableSchema } from "../graphql/schema";
 import type { NoteEventSource } from "../live/note-event-hub";
 import type { ContextBuilder } from "./context";
 import { registerExplorer, type ExplorerSignIn } from "./explorer";
-import { createFormatError } from "./format-error";
+import { createFormatError, logPublicError, toPublicError } from "./format-error";
 import { complexityLimitPlugin, depthLimit } from "./graphql-limits";
 import { registerRateLimit } from "./rate-limit";
 import { registerHankoWebhooks, type HankoWebhookDeps } from "./routes/hanko-webhooks";
@@ -98,8 +97,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.addHook("onRequest", async (request, reply) => {
     void reply.header("x-request-id", request.id);
   });
-  // The logger of the request being handled, for code that has no context to take it from (formatError).
-  const requestLogger = new AsyncLocalStorage<Logger>();
 
   // Browsers on other origins only when listed; mobile apps and servers are not subject to CORS.
   await app.register(cors, { origin: config.corsOrigins.length > 0 ? config.corsOrigins : false, credentials: true, maxAge: 600 });
@@ -121,7 +118,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const apollo = new ApolloServer<RequestContext>({
     schema,
     validationRules: [depthLimit(config.limits.maxDepth)],
-    formatError: createFormatError(() => requestLogger.getStore() ?? logger),
+    // Masking only: what to log is logged by the plugin below, on the request's own logger (its
+    // lines carry `reqId`). formatError has no context to take that logger from, and an
+    // AsyncLocalStorage to carry it would put promise hooks on every request.
+    formatError: (formatted, error) => toPublicError(formatted, error).formatted,
     includeStacktraceInErrorResponses: false,
     introspection: config.nodeEnv !== "production",
     // With a safelist, Apollo's APQ cache would let any registered query in: the safelist decides alone.
@@ -134,10 +134,16 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       }),
       // Apollo's landing page loads Sandbox from a CDN; the explorer at /explorer works offline.
       ApolloServerPluginLandingPageDisabled(),
+      // No response is cacheable (every answer depends on the caller's permissions), and the
+      // default cache-control plugin wraps every field's resolver to collect hints.
+      ApolloServerPluginCacheControlDisabled(),
       {
         async requestDidStart() {
           const started = process.hrtime.bigint();
           return {
+            async didEncounterErrors({ errors, contextValue }) {
+              for (const error of errors) logPublicError(contextValue.logger ?? logger, toPublicError(error.toJSON(), error));
+            },
             async willSendResponse({ errors, contextValue, response, operationName, operation }) {
               if (response.body.kind === "single" && response.body.singleResult.errors) {
                 response.body.singleResult.errors = response.body.singleResult.errors.map((e) => withDecisionId(e, contextValue));
@@ -181,9 +187,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       if (config.explorer && opensInBrowser) return reply.redirect("/explorer", 302);
     },
     preValidation: limiter.hook,
-    handler: async function (request, reply) {
-      return requestLogger.run(request.log as unknown as Logger, () => graphqlHandler.call(this, request, reply));
-    },
+    handler: graphqlHandler,
     errorHandler: (error, _request, reply) => {
       if (limiter.handle(error, reply)) return;
       throw error;

@@ -122,7 +122,14 @@ export class NoteService {
         if (allowed[i]) {
           // A readable note beyond a full page: there is a next page, and it starts here.
           if (edges.length === first) return finish(true);
-          edges.push({ cursor: this.cursors.encode(note, scope), node: note });
+          const cursors = this.cursors;
+          // Sealed only when a client selects it: most pages ask for `pageInfo.endCursor` alone.
+          edges.push({
+            get cursor() {
+              return cursors.encode(note, scope);
+            },
+            node: note,
+          });
         }
         position = { createdAt: note.createdAt, id: note.id };
       }
