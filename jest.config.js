@@ -16,10 +16,25 @@ const api = {
   globalTeardown: "<rootDir>/test/global-teardown.ts",
 };
 
+/**
+ * The suites whose answers come from the PDP, again with the embedded local PDP's decisions as
+ * function calls (LOCAL_PDP_DECISIONS=in-process, the default of `npm start`): the other
+ * project runs everything through the permitio SDK over HTTP. Both share one PostgreSQL
+ * cluster (test/global-setup.ts starts it once).
+ */
+/** @type {import('jest').Config} */
+const apiInProcess = {
+  ...api,
+  displayName: "api, in-process decisions",
+  roots: ["<rootDir>/test"],
+  testMatch: ["**/test/api/{authorization,notes,decision-ids,limits,subscriptions,subscriptions-revocation,note-changes}.test.ts"],
+  setupFiles: ["<rootDir>/test/in-process-decisions.ts"],
+};
+
 /** @type {import('jest').Config} */
 module.exports = {
-  // The API, and every workspace package with its own jest.config.js.
-  projects: [api, "<rootDir>/packages/local-pdp"],
+  // The API (twice, see above), and every workspace package with its own jest.config.js.
+  projects: [api, apiInProcess, "<rootDir>/packages/local-pdp"],
   // A global option: inside a project it would be ignored.
   testTimeout: 30000,
   maxWorkers: 2,

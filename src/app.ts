@@ -32,6 +32,7 @@ import { FactDelivery } from "./outbox/delivery";
 import { applyPolicy, summarize } from "./permit/policy-sync";
 import { PdpBreaker, guardDecisions } from "./permit/breaker";
 import { createPermitClient } from "./permit/client";
+import { inProcessDecisionClient } from "./permit/in-process-decisions";
 import { createFactSink } from "./permit/fact-sink";
 import { PermitFacts } from "./permit/fact-writer";
 import { UserSync } from "./permit/user-sync";
@@ -133,7 +134,8 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       logger: logger.child({ component: "pdp-breaker" }),
       metrics,
     });
-    const guardedPermit = guardDecisions(permit, breaker);
+    const decisionClient = embedded.localDecisions && config.permit.localPdpDecisions === "in-process" ? inProcessDecisionClient(embedded.localDecisions) : permit;
+    const guardedPermit = guardDecisions(decisionClient, breaker);
     const decisionDeps = { permit: guardedPermit, tenant: config.permit.tenant, logger, metrics };
     const deletionAudience = createDeletionAudience(dataSource, decisionDeps);
     const userRepository = new UserRepository(dataSource);

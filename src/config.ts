@@ -34,6 +34,11 @@ export interface Config {
     timeoutMs: number;
     /** Port of the embedded local PDP (`LOCAL_PDP_PORT`; 0, the default, = any free port). */
     localPdpPort: number;
+    /**
+     * How the rules reach the embedded local PDP (`LOCAL_PDP_DECISIONS`): `in-process` function
+     * calls (the default) or the SDK over HTTP, as a sidecar or Permit's cloud always is.
+     */
+    localPdpDecisions: "in-process" | "http";
   };
   limits: {
     maxDepth: number;
@@ -236,6 +241,7 @@ export function loadConfig(env: Env = process.env): Config {
       timeoutMs: integer(env, "PERMIT_TIMEOUT_MS", 2000, 50, 60000),
       // 0: any free port, so that two checkouts can run side by side; the CLIs find it in DATA_DIR.
       localPdpPort: integer(env, "LOCAL_PDP_PORT", 0, 0, 65535),
+      localPdpDecisions: oneOf(env, "LOCAL_PDP_DECISIONS", ["in-process", "http"] as const, "in-process"),
     },
     limits: {
       maxDepth: integer(env, "GRAPHQL_MAX_DEPTH", 8, 2, 50),

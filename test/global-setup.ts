@@ -16,6 +16,8 @@ declare global {
 }
 
 export default async function globalSetup(): Promise<void> {
+  // Both API projects (jest.config.js) share one cluster: the first to set up starts it.
+  if (globalThis.__EMBEDDED_PG__) return;
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "notes-api-test-"));
   const logs: string[] = [];
   let pg: EmbeddedPostgres;

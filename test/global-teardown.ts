@@ -1,3 +1,6 @@
 export default async function globalTeardown(): Promise<void> {
-  await globalThis.__EMBEDDED_PG__?.stop();
+  // Both API projects run this: the first stops the cluster, the second finds it gone.
+  const pg = globalThis.__EMBEDDED_PG__;
+  globalThis.__EMBEDDED_PG__ = undefined;
+  await pg?.stop();
 }

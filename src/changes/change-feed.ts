@@ -106,7 +106,7 @@ export class ChangeFeed {
 
   /** Up to `first` changes after `after` that the caller may see (RESYNC_REQUIRED when retention removed some of them). */
   async read(after: ChangePosition, first: number, workspaceId: string | null, access: ChangeAccess): Promise<FeedRead> {
-    const { changes: rows, horizon } = await this.deps.log.read(after, first + 1, { workspaceId, visibleTo: { userId: access.userId, candidates: access.candidates } });
+    const { changes: rows, end } = await this.deps.log.read(after, first + 1, { workspaceId, visibleTo: { userId: access.userId, candidates: access.candidates } });
     // Checked after the read: a trim that ran before it is seen here, one that runs after it removed nothing this read needed.
     await this.retained(after);
     let page = rows.slice(0, first);
@@ -119,8 +119,8 @@ export class ChangeFeed {
     }
     const changes = await this.visible(page, access);
     const last = page.at(-1)?.position;
-    // A page that reached the horizon has seen everything below it; one cut short resumes after its last row.
-    const position = hasMore ? (last ?? after) : maxPosition(after, last ?? after, horizon);
+    // A read not cut short has seen every row below the horizon (shown or not); one cut short resumes after its last row.
+    const position = hasMore ? (last ?? after) : maxPosition(after, last ?? after, end ?? after);
     return { changes, position, hasMore };
   }
 

@@ -1,8 +1,10 @@
 /**
  * Reading the change log (change-log.ts) in its one safe order: rows after a position, below
  * the horizon (the oldest transaction still in flight), by (tx, id). Every read also returns
- * the horizon it used: a reader that found nothing more may move its position up to it, since
- * every change below it has been committed and read (or rolled back).
+ * the newest row below that horizon, whatever the filter: a reader whose filtered read was not
+ * cut short may move its position up to it, past rows it may not see, since no row can appear
+ * below the horizon later. (Not to the horizon itself: a position then moves only when the log
+ * grows, so an idle poll hands back the same cursor.)
  */
 import type { DataSource } from "typeorm";
 import type { NoteCandidates } from "../notes/note.repository";
@@ -20,12 +22,13 @@ export interface ChangeReadFilter {
 
 export interface ChangeRead {
   changes: LoggedChange[];
-  /** Every change below this position is in `changes` or filtered out: none can appear later. */
-  horizon: ChangePosition;
+  /** The newest row below the horizon (null: none after the position); nothing can appear before it later. */
+  end: ChangePosition | null;
 }
 
 interface Row {
-  horizon: string;
+  end_tx: string | null;
+  end_id: string | null;
   id: string | null;
   tx: string | null;
   kind: NoteChangeKind;
@@ -69,8 +72,13 @@ export class ChangeLogRepository {
         OR (c.kind IN ('CREATED', 'UPDATED') AND ${notes}))`);
     }
     const [sql, values] = this.ds.driver.escapeQueryWithParameters(
-      `WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS horizon)
-       SELECT h.horizon::text AS horizon, r.* FROM h LEFT JOIN LATERAL (
+      `WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS horizon),
+       e AS (
+         SELECT c.tx, c.id FROM note_changes c, h
+         WHERE c.tx < h.horizon AND (c.tx, c.id) > (CAST(:tx AS xid8), CAST(:id AS bigint))
+         ORDER BY c.tx DESC, c.id DESC LIMIT 1
+       )
+       SELECT (SELECT tx::text FROM e) AS end_tx, (SELECT id::text FROM e) AS end_id, r.* FROM h LEFT JOIN LATERAL (
          SELECT c.id::text AS id, c.tx::text AS tx, c.kind, c.note_id, c.workspace_id, c.owner_id, c.version, c.audience, c.fact_ids::text[] AS fact_ids, c.at
          FROM note_changes c WHERE ${conditions.join(" AND ")}
          ORDER BY c.tx, c.id LIMIT :limit
@@ -78,7 +86,8 @@ export class ChangeLogRepository {
       params,
     );
     const rows = (await this.ds.query(sql, values)) as Row[];
-    const horizon = { tx: BigInt(rows[0]!.horizon), id: 0n };
+    const first = rows[0]!;
+    const end = first.end_tx === null ? null : { tx: BigInt(first.end_tx), id: BigInt(first.end_id!) };
     const changes = rows
       .filter((r) => r.id !== null)
       .map(
@@ -94,7 +103,7 @@ export class ChangeLogRepository {
           at: r.at,
         }),
       );
-    return { changes, horizon };
+    return { changes, end };
   }
 
   /** The plan's candidates as SQL over the log's note columns (TRUE when it has no SQL form: decided afterwards). */

@@ -9,7 +9,7 @@ import path from "node:path";
 import { usesEmbedded, type Config } from "../config";
 import type { Logger } from "../common/logger";
 import { startEmbeddedPostgres } from "../db/embedded-postgres";
-import { startLocalPdp } from "@notes/local-pdp";
+import { startLocalPdp, type InProcessDecisions } from "@notes/local-pdp";
 import { DevHankoIssuer } from "./hanko-issuer";
 
 export interface PermitSettings {
@@ -25,6 +25,8 @@ export interface EmbeddedDefaults {
   devIssuer?: DevHankoIssuer;
   /** True when the PDP was started here and needs the policy applied. */
   permitIsLocal: boolean;
+  /** The local PDP's decisions as function calls (set when it runs in this process). */
+  localDecisions?: InProcessDecisions;
   /** CURSOR_SECRET, or a random one kept in DATA_DIR. */
   cursorSecret: string;
   stop(): Promise<void>;
@@ -89,6 +91,7 @@ export async function startEmbeddedDefaults(config: Config, logger: Logger): Pro
     }
 
     let permit: PermitSettings;
+    let localDecisions: InProcessDecisions | undefined;
     const permitIsLocal = usesEmbedded.permit(config);
     if (permitIsLocal) {
       const apiKey = await dataDirSecret(config.dataDir, "localpdp.key", "local_");
@@ -102,6 +105,7 @@ export async function startEmbeddedDefaults(config: Config, logger: Logger): Pro
       stops.push(() => pdp.close());
       await fs.writeFile(localPermitFile(config.dataDir), JSON.stringify({ apiKey, url: pdp.url }), { mode: 0o600 });
       permit = { apiKey, pdpUrl: pdp.url, apiUrl: pdp.url };
+      localDecisions = pdp.inProcess;
       logger.info({ url: pdp.url }, "local Permit-compatible PDP started");
     } else {
       permit = { apiKey: config.permit.apiKey!, pdpUrl: config.permit.pdpUrl!, apiUrl: config.permit.apiUrl! };
@@ -112,7 +116,7 @@ export async function startEmbeddedDefaults(config: Config, logger: Logger): Pro
       : undefined;
 
     const cursorSecret = config.cursorSecret ?? (await dataDirSecret(config.dataDir, "cursor.key"));
-    return { databaseUrl: databaseUrl!, permit, permitIsLocal, devIssuer, cursorSecret, stop };
+    return { databaseUrl: databaseUrl!, permit, permitIsLocal, ...(localDecisions ? { localDecisions } : {}), devIssuer, cursorSecret, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -243,7 +243,7 @@ export class NoteEventHub implements NoteEventSource {
       const last = read.changes.at(-1)?.position;
       const full = read.changes.length === MAX_BATCH;
       // Set before dispatching: a replay that reaches this position joins and needs nothing of this batch.
-      this.tail = full ? last! : [from, last ?? from, read.horizon].reduce((a, b) => (comparePositions(a, b) >= 0 ? a : b));
+      this.tail = full ? last! : [from, last ?? from, read.end ?? from].reduce((a, b) => (comparePositions(a, b) >= 0 ? a : b));
       if (read.changes.length > 0) {
         try {
           await this.dispatch(read.changes);
@@ -252,7 +252,7 @@ export class NoteEventHub implements NoteEventSource {
         }
       }
       if (full) continue;
-      if (this.announced >= this.tail.tx) {
+      if (this.announced > this.tail.tx) {
         // Announced but not readable yet: an older transaction is still in flight below it.
         clearTimeout(this.retry);
         this.retry = setTimeout(() => this.wake(undefined), HELD_BACK_RETRY_MS);

@@ -50,6 +50,8 @@ export async function startTestApi(env: Record<string, string> = {}, options: Te
     DATA_DIR: dataDir,
     DATABASE_URL: await createTestDatabase(),
     PERMIT_TIMEOUT_MS: "1500",
+    // Through the permitio SDK over HTTP, unless the jest project asks for function calls (jest.config.js).
+    LOCAL_PDP_DECISIONS: process.env.TEST_LOCAL_PDP_DECISIONS ?? "http",
     // Tests change the policy at run time; list plans then read it afresh for every page.
     LIST_PLAN_TTL_MS: "0",
     // Suites make many requests from one IP and user; the ops tests turn the limits on.

@@ -6,6 +6,8 @@
 import { Database } from "./database";
 import { DecisionLog } from "./decision-log";
 import { Evaluator } from "./evaluator";
+import { decideBulk, userPermissionsOf } from "./routes/decisions";
+import { RequestStats } from "./routes/local";
 import { buildServer } from "./server";
 
 export { conditionsHold } from "./explain";
@@ -16,7 +18,19 @@ export type { Decision, Model, ModelResult } from "./evaluator";
 export interface LocalPdp {
   url: string;
   port: number;
+  /**
+   * The same decisions as `/allowed/bulk` and `/user-permissions`, as function calls, for a
+   * client in this very process: same parsing, same evaluator, same decision log.
+   */
+  inProcess: InProcessDecisions;
   close(): Promise<void>;
+}
+
+export interface InProcessDecisions {
+  /** The body of `/allowed/bulk` (the SDK's checks): one answer per check, in order. */
+  bulk(checks: readonly unknown[]): boolean[];
+  /** The body of `/user-permissions`: its answer. */
+  userPermissions(query: unknown): unknown;
 }
 
 export interface LocalPdpLogger {
@@ -53,7 +67,8 @@ export async function startLocalPdp(opts: LocalPdpOptions): Promise<LocalPdp> {
     evaluator: new Evaluator(db.store),
     decisions: new DecisionLog(opts.decisionLogSize ?? 10_000),
   };
-  const app = buildServer(ctx, opts.apiKey, logger);
+  const stats = new RequestStats();
+  const app = buildServer(ctx, opts.apiKey, logger, stats);
   try {
     await app.listen({ host, port: opts.port ?? 0 });
   } catch (err) {
@@ -69,6 +84,17 @@ export async function startLocalPdp(opts: LocalPdpOptions): Promise<LocalPdp> {
   return {
     url,
     port,
+    // Counted under the endpoints they stand for: a call is a call, over HTTP or not.
+    inProcess: {
+      bulk: (checks) => {
+        stats.count("POST /allowed/bulk");
+        return decideBulk(ctx, checks).map((d) => d.allow);
+      },
+      userPermissions: (query) => {
+        stats.count("POST /user-permissions");
+        return userPermissionsOf(ctx, query);
+      },
+    },
     close(): Promise<void> {
       closing ??= (async () => {
         await app.close();

@@ -28,7 +28,8 @@ function sameSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export function buildServer(ctx: PdpContext, apiKey: string, logger: ServerLogger): FastifyInstance {
+/** `stats`: the request counts `/local/stats` answers (in-process calls are counted there too). */
+export function buildServer(ctx: PdpContext, apiKey: string, logger: ServerLogger, stats = new RequestStats()): FastifyInstance {
   const app = Fastify({
     logger: false,
     bodyLimit: BODY_LIMIT,
@@ -37,7 +38,6 @@ export function buildServer(ctx: PdpContext, apiKey: string, logger: ServerLogge
     return503OnClosing: true,
     forceCloseConnections: true,
   });
-  const stats = new RequestStats();
 
   // JSON bodies, with an empty body (DELETE without payload) read as undefined and a parse
   // failure reported as a validation error instead of Fastify's generic 400.

@@ -75,56 +75,64 @@ function debugOf(ctx: PdpContext, input: CheckInput, d: Decision): JsonObject {
   return JSON.parse(JSON.stringify(debug)) as JsonObject;
 }
 
-export function decisionRoutes(ctx: PdpContext) {
-  const { store, evaluator, decisions } = ctx;
+function record(ctx: PdpContext, input: CheckInput, d: Decision, endpoint: "allowed" | "bulk", time: string): void {
+  ctx.decisions.add({
+    time,
+    endpoint,
+    user: input.user.key,
+    action: input.action,
+    resource: { type: input.resource.type, key: input.resource.key, tenant: input.resource.tenant },
+    allow: d.allow,
+    allowed_by: d.allowedBy,
+    codes: codes(d),
+  });
+}
 
-  const record = (input: CheckInput, d: Decision, endpoint: "allowed" | "bulk", time: string): void => {
-    decisions.add({
-      time,
-      endpoint,
-      user: input.user.key,
-      action: input.action,
-      resource: { type: input.resource.type, key: input.resource.key, tenant: input.resource.tenant },
-      allow: d.allow,
-      allowed_by: d.allowedBy,
-      codes: codes(d),
-    });
-  };
+/**
+ * The answer of `/allowed/bulk` to a body, over HTTP or in-process (index.ts#inProcessDecisions):
+ * one function, so both ways decide and log alike. Everything is parsed first: one bad element
+ * rejects the whole bulk before any decision is logged.
+ */
+export function decideBulk(ctx: PdpContext, body: unknown): { allow: boolean; result: boolean }[] {
+  if (!Array.isArray(body)) throw invalid(["body"], "must be an array of checks");
+  const inputs = body.map((item: unknown, i: number) => parseCheck(item, ["body", i]));
+  const memo = new RequestMemo();
+  const time = new Date().toISOString();
+  return inputs.map((input) => {
+    const d = ctx.evaluator.check(input, memo);
+    record(ctx, input, d, "bulk", time);
+    return { allow: d.allow, result: d.allow };
+  });
+}
+
+/** The answer of `/user-permissions` to a body, over HTTP or in-process. */
+export function userPermissionsOf(ctx: PdpContext, body: unknown): ReturnType<typeof userPermissions> {
+  const f = Fields.of(body);
+  const rawUser = f.raw("user");
+  const u = typeof rawUser === "string" ? Fields.of({ key: rawUser }, ["body", "user"]) : Fields.of(rawUser, ["body", "user"]);
+  return userPermissions(ctx.store, ctx.evaluator, {
+    user: { key: u.str("key"), email: u.optStr("email"), attributes: u.optObject("attributes") },
+    tenants: f.optStringArray("tenants"),
+    resources: f.optStringArray("resources"),
+    resource_types: f.optStringArray("resource_types"),
+    context: f.optObject("context") ?? {},
+  });
+}
+
+export function decisionRoutes(ctx: PdpContext) {
+  const { store, evaluator } = ctx;
 
   return async (app: FastifyInstance): Promise<void> => {
     app.post("/allowed", async (req: Req) => {
       const input = parseCheck(req.body, ["body"]);
       const d = evaluator.check(input);
-      record(input, d, "allowed", new Date().toISOString());
+      record(ctx, input, d, "allowed", new Date().toISOString());
       return { allow: d.allow, result: d.allow, debug: debugOf(ctx, input, d) };
     });
 
-    app.post("/allowed/bulk", async (req: Req) => {
-      if (!Array.isArray(req.body)) throw invalid(["body"], "must be an array of checks");
-      // Parse everything first: one bad element rejects the request before any decision is logged.
-      const inputs = req.body.map((item: unknown, i: number) => parseCheck(item, ["body", i]));
-      const memo = new RequestMemo();
-      const time = new Date().toISOString();
-      const allow = inputs.map((input) => {
-        const d = evaluator.check(input, memo);
-        record(input, d, "bulk", time);
-        return { allow: d.allow, result: d.allow };
-      });
-      return { allow };
-    });
+    app.post("/allowed/bulk", async (req: Req) => ({ allow: decideBulk(ctx, req.body) }));
 
-    app.post("/user-permissions", async (req: Req) => {
-      const f = Fields.of(req.body);
-      const rawUser = f.raw("user");
-      const u = typeof rawUser === "string" ? Fields.of({ key: rawUser }, ["body", "user"]) : Fields.of(rawUser, ["body", "user"]);
-      return userPermissions(store, evaluator, {
-        user: { key: u.str("key"), email: u.optStr("email"), attributes: u.optObject("attributes") },
-        tenants: f.optStringArray("tenants"),
-        resources: f.optStringArray("resources"),
-        resource_types: f.optStringArray("resource_types"),
-        context: f.optObject("context") ?? {},
-      });
-    });
+    app.post("/user-permissions", async (req: Req) => userPermissionsOf(ctx, req.body));
 
     /** Tenants where the user has a tenant role. */
     app.post("/user-tenants", async (req: Req) => {
