@@ -6,16 +6,22 @@
  * every loop is bounded in count and time.
  */
 import "reflect-metadata";
+import { fork, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import http from "node:http";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Permit } from "permitio";
 import { startApi, type RunningApi } from "../src/app";
+import { policy } from "../src/authz/policy";
+import { createPermitClient } from "../src/permit/client";
+import { applyPolicy } from "../src/permit/policy-sync";
 import { createLogger } from "../src/common/logger";
 import { loadConfig, type Config } from "../src/config";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "../src/db/embedded-postgres";
+import type { LoadCommand, LoadResult } from "./load-client";
 
 export type GraphQLResult = { data?: Record<string, unknown> | null; errors?: { message: string }[] };
 export type Post = (query: string, variables?: Record<string, unknown>) => Promise<GraphQLResult>;
@@ -50,7 +56,7 @@ export async function startPostgres(): Promise<{ pg: EmbeddedPostgres; dataDir: 
 }
 
 /** `startApi` exactly as `npm start` runs it (local PDP, dev issuer), on its own database and DATA_DIR. */
-export async function startFullStack(pg: EmbeddedPostgres, dataDir: string, database: string): Promise<FullStack> {
+export async function startFullStack(pg: EmbeddedPostgres, dataDir: string, database: string, env: Record<string, string> = {}): Promise<FullStack> {
   await pg.createDatabase(database);
   const config = loadConfig({
     NODE_ENV: "test",
@@ -63,6 +69,7 @@ export async function startFullStack(pg: EmbeddedPostgres, dataDir: string, data
     // The benches send thousands of requests a minute as one user: no rate limit.
     RATE_LIMIT_PER_MINUTE: "0",
     RATE_LIMIT_ANON_PER_MINUTE: "0",
+    ...env,
   });
   const api = await startApi(config, createLogger("silent"));
   const token = async (email: string): Promise<string> => {
@@ -384,4 +391,127 @@ export function runBench(main: () => Promise<void>, deadlineMs: number): void {
       process.exit(1);
     },
   );
+}
+
+// ─── the load client in its own process ────────────────────────────────────────────────
+
+export interface LoadClient {
+  run(cmd: Omit<LoadCommand, "id">): Promise<LoadResult>;
+  stop(): void;
+}
+
+/** Forks bench/load-client.ts: requests are sent from there, so this process's CPU is the API's. */
+export function startLoadClient(): LoadClient {
+  const child = fork(path.join(__dirname, "load-client.ts"), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const waiting = new Map<number, (r: LoadResult) => void>();
+  let next = 0;
+  child.on("message", (r: LoadResult) => waiting.get(r.id)?.(r));
+  return {
+    run: (cmd) =>
+      new Promise((resolve, reject) => {
+        const id = next++;
+        waiting.set(id, (r) => {
+          waiting.delete(id);
+          if (r.error) reject(new Error(`${cmd.query.slice(0, 60)}: ${r.error}`));
+          else resolve(r);
+        });
+        child.send({ ...cmd, id });
+      }),
+    stop: () => child.kill(),
+  };
+}
+
+/** User + system CPU of another process so far, in ms (Linux /proc; clock ticks of 10 ms). */
+export function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the parenthesized command name: utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
+const TICKS_PER_SECOND = 100;
+
+export interface RemoteVariant {
+  name: string;
+  url: string;
+  token: string;
+  query: string;
+  variables?: Record<string, unknown>;
+}
+
+export interface RemoteRoundSample extends RoundSample {
+  /** CPU of the PDP's own process during the round (sidecar shape), ms. */
+  pdpCpuMs?: number;
+}
+
+/**
+ * `alternate` with the requests sent by the load client: CPU per round is this process's (the
+ * API, with its in-process PDP when it has one) and, given `pdpPid`, the PDP's process.
+ */
+export async function alternateRemote(
+  client: LoadClient,
+  variants: RemoteVariant[],
+  opts: { rounds: number; perRound: number; roundBudgetMs: number; warmup: number; totalBudgetMs: number; pdpPid?: number },
+): Promise<(Omit<VariantResult, "rounds"> & { rounds: RemoteRoundSample[] })[]> {
+  for (const v of variants) await client.run({ url: v.url, token: v.token, query: v.query, variables: v.variables, n: opts.warmup, budgetMs: 60_000 });
+  const results = variants.map((v) => ({ name: v.name, rounds: [] as RemoteRoundSample[], latencies: [] as number[] }));
+  const started = performance.now();
+  for (let round = 0; round < opts.rounds && performance.now() - started < opts.totalBudgetMs; round++) {
+    const order = variants.map((_, i) => i);
+    if (round % 2 === 1) order.reverse();
+    for (const i of order) {
+      const v = variants[i]!;
+      const cpu0 = process.cpuUsage();
+      const pdp0 = opts.pdpPid === undefined ? 0 : processCpuMs(opts.pdpPid);
+      const r = await client.run({ url: v.url, token: v.token, query: v.query, variables: v.variables, n: opts.perRound, budgetMs: opts.roundBudgetMs });
+      const cpu = process.cpuUsage(cpu0);
+      const sample: RemoteRoundSample = { n: r.n, ms: r.ms, cpuMs: (cpu.user + cpu.system) / 1000 };
+      if (opts.pdpPid !== undefined) sample.pdpCpuMs = processCpuMs(opts.pdpPid) - pdp0;
+      results[i]!.rounds.push(sample);
+      results[i]!.latencies.push(...r.latencies);
+    }
+  }
+  return results;
+}
+
+// ─── the PDP as a sidecar ──────────────────────────────────────────────────────────────
+
+export interface SidecarPdp {
+  url: string;
+  apiKey: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * The local PDP in its own process on loopback (`npm run pdp:local`), as the compose sidecar
+ * runs it, with the project's policy applied through the SDK.
+ */
+export async function startSidecarPdp(dataDir: string): Promise<SidecarPdp> {
+  const apiKey = `sidecar_${randomUUID()}`;
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "../packages/local-pdp/src/main.ts")], {
+    env: { ...process.env, LOCAL_PDP_API_KEY: apiKey, LOCAL_PDP_PORT: "0", LOCAL_PDP_STATE: path.join(dataDir, "sidecar-pdp.json"), LOG_LEVEL: "info" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      out += chunk.toString("utf8");
+      const ready = /"url":"(http:\/\/[^"]+)"[^\n]*"local PDP ready"/.exec(out);
+      if (ready) resolve(ready[1]!);
+    });
+    child.once("exit", (code) => reject(new Error(`the sidecar PDP exited with ${code}: ${out.slice(-500)}`)));
+  });
+  child.stdout!.resume();
+  // The project's client (silent): applying the policy expects 404s for what does not exist yet.
+  await applyPolicy(createPermitClient({ apiKey, pdpUrl: url, apiUrl: url, timeoutMs: 5000 }, createLogger("silent")), policy, { tenant: "default" });
+  return {
+    url,
+    apiKey,
+    pid: child.pid!,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
 }
