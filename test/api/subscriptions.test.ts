@@ -5,7 +5,7 @@
  * restrictive cases are in subscriptions-policy.test.ts.
  */
 import type { Permit } from "permitio";
-import { CreateNoteDocument, CreateWorkspaceDocument, DeleteNoteDocument, MeDocument, ShareWorkspaceDocument, UpdateNoteDocument } from "../generated/graphql";
+import { CreateNoteDocument, CreateWorkspaceDocument, DeleteNoteDocument, MeDocument, NoteChangesDocument, NoteChangesHeadDocument, ShareWorkspaceDocument, UpdateNoteDocument } from "../generated/graphql";
 import { logNoteChange } from "../../src/changes/change-log";
 import { NoteRepository } from "../../src/notes/note.repository";
 import { dataOf, startTestApi, type TestApi } from "../support/api";
@@ -180,5 +180,91 @@ describe("only committed changes are announced", () => {
     expect(committed.errors).toBeUndefined();
     const event = (await events.next()).data!.noteEvents;
     expect(event).toMatchObject({ kind: "UPDATED", version: 2, note: { title: "committed", version: 2 } });
+  });
+});
+
+describe("resuming with after: a cursor from an event, a NoteChange or noteChangesHead", () => {
+  type Event = NoteEventsResult["noteEvents"];
+  const eventsOf = async (events: ReturnType<typeof subscribe<NoteEventsResult>>, count: number): Promise<Event[]> => {
+    const received: Event[] = [];
+    while (received.length < count) {
+      const result = await events.next();
+      expect(result.errors).toBeUndefined();
+      received.push(result.data!.noteEvents);
+    }
+    return received;
+  };
+
+  it("replays what was missed, then goes live: every change once, in commit order, across the hand-over", async () => {
+    const first = await open(alice);
+    const live = subscribe<NoteEventsResult>(first.client, NOTE_EVENTS, { workspaceId });
+    await waitFor(() => api.noteEvents.subscriberCount === 1);
+    const seen = await createNote(bob, "seen before going away", workspaceId);
+    const [last] = await eventsOf(live, 1);
+    expect(last!.noteId).toBe(seen.id);
+    await first.dispose();
+    await waitFor(() => api.noteEvents.subscriberCount === 0);
+
+    // Written while the device is away.
+    const missed = await createNote(bob, "missed", workspaceId);
+    dataOf(await api.gql(UpdateNoteDocument, { id: missed.id, input: { title: "missed, edited" } }, bob));
+    const elsewhere = await createNote(bob, "personal: not in the workspace");
+
+    const { client } = await open(alice);
+    const resumed = subscribe<NoteEventsResult>(client, NOTE_EVENTS, { workspaceId, after: last!.cursor });
+    // Writes race the replay: each lands in the replay or in the live part, never in both or neither.
+    const during = await Promise.all([1, 2, 3, 4, 5].map((i) => createNote(bob, `during the hand-over ${i}`, workspaceId)));
+    const received = await eventsOf(resumed, 2 + during.length);
+    // Each event carries the note as it is when delivered, with that version: a replayed CREATED already shows the edit.
+    expect(received.slice(0, 2).map((e) => [e.kind, e.noteId, e.version, e.note?.title])).toEqual([
+      ["CREATED", missed.id, 2, "missed, edited"],
+      ["UPDATED", missed.id, 2, "missed, edited"],
+    ]);
+    expect(new Set(received.slice(2).map((e) => e.noteId))).toEqual(new Set(during.map((n) => n.id)));
+    expect(received.map((e) => e.noteId)).not.toContain(elsewhere.id);
+    expect(received.map((e) => e.noteId)).not.toContain(seen.id);
+    await resumed.expectNothingFor(300);
+    // Cursors grow along the stream: the last one resumes after everything received.
+    const again = subscribe<NoteEventsResult>((await open(alice)).client, NOTE_EVENTS, { workspaceId, after: received.at(-1)!.cursor });
+    await again.expectNothingFor(300);
+    const next = await createNote(bob, "after the last cursor", workspaceId);
+    expect((await again.next()).data!.noteEvents.noteId).toBe(next.id);
+  });
+
+  it("resumes from noteChangesHead and from a NoteChange's cursor; without after, starts at the head", async () => {
+    const head = dataOf(await api.gql(NoteChangesHeadDocument, {}, alice)).noteChangesHead;
+    const before = await createNote(bob, "before subscribing", workspaceId);
+    const fromHead = subscribe<NoteEventsResult>((await open(alice)).client, NOTE_EVENTS, { workspaceId, after: head });
+    expect((await fromHead.next()).data!.noteEvents).toMatchObject({ kind: "CREATED", noteId: before.id });
+
+    const change = dataOf(await api.gql(NoteChangesDocument, { after: head, workspaceId }, alice)).noteChanges.changes[0]!;
+    expect(change.noteId).toBe(before.id);
+    const fromChange = subscribe<NoteEventsResult>((await open(alice)).client, NOTE_EVENTS, { workspaceId, after: change.cursor });
+    const noAfter = subscribe<NoteEventsResult>((await open(alice)).client, NOTE_EVENTS, { workspaceId });
+    await waitFor(() => api.noteEvents.subscriberCount === 3);
+    const later = await createNote(bob, "after subscribing", workspaceId);
+    expect((await fromChange.next()).data!.noteEvents.noteId).toBe(later.id);
+    expect((await fromHead.next()).data!.noteEvents.noteId).toBe(later.id);
+    // From the head: what was written before the subscription is not replayed.
+    expect((await noAfter.next()).data!.noteEvents.noteId).toBe(later.id);
+  });
+
+  it("refuses another user's cursor and an altered one with BAD_USER_INPUT, one older than the retention with RESYNC_REQUIRED", async () => {
+    const alices = dataOf(await api.gql(NoteChangesHeadDocument, {}, alice)).noteChangesHead;
+    const codeOf = async (token: string, after: string) => {
+      const result = await subscribe<NoteEventsResult>((await open(token)).client, NOTE_EVENTS, { after }).next();
+      expect(result.data ?? null).toBeNull();
+      return result.errors?.map((e) => e.extensions?.code);
+    };
+    expect(await codeOf(carol, alices)).toEqual(["BAD_USER_INPUT"]);
+    expect(await codeOf(alice, `${alices.slice(0, -2)}${alices.endsWith("AA") ? "BB" : "AA"}`)).toEqual(["BAD_USER_INPUT"]);
+    const own = subscribe<NoteEventsResult>((await open(alice)).client, NOTE_EVENTS, { after: alices });
+    await waitFor(() => api.noteEvents.subscriberCount === 1);
+    const note = await createNote(bob, "for alice's own cursor");
+    expect((await own.next()).data!.noteEvents.noteId).toBe(note.id);
+
+    // Retention moved past alice's cursor (as the background trim does, here at once).
+    await api.dataSource.query(`UPDATE note_changes_trimmed SET (tx, id) = (SELECT tx, id FROM note_changes ORDER BY tx DESC, id DESC LIMIT 1)`);
+    expect(await codeOf(alice, alices)).toEqual(["RESYNC_REQUIRED"]);
   });
 });
