@@ -8,8 +8,9 @@
  * - delivery latency from commit to client (the event's `at`, stamped just before the commit,
  *   to its arrival at the client), p50/p99, sequential and under load;
  * - events/s: updates committed and delivered to all 1,000 subscriptions, under load;
- * - memory per connection: the API's heap growth per WebSocket connection once all are open
- *   (the clients run in a worker thread, whose heap is not the API's).
+ * - memory per connection: the API's heap growth per WebSocket connection once all are open,
+ *   after a warm-up round of the same connections (so that compiling the code paths once is not
+ *   counted per connection; the clients run in a worker thread, whose heap is not the API's).
  *
  * Loopback only; every phase is bounded by a count and a time budget.
  */
@@ -89,20 +90,29 @@ async function main(): Promise<void> {
     const notes: string[] = [];
     for (let i = 0; i < 20; i++) notes.push(((await ok(writer, `mutation { createNote(input: { title: "n${i}" }) { id } }`)).createNote as { id: string }).id);
 
+    const openClients = async () => {
+      const worker = new Worker(CLIENTS, {
+        eval: true,
+        workerData: { url: `${api.url.replace(/^http/, "ws")}/graphql`, tokens, connectionsPerUser: CONNECTIONS_PER_USER, subscriptionsPerConnection: SUBSCRIPTIONS_PER_CONNECTION, query: NOTE_EVENTS },
+      });
+      const deadline = Date.now() + PHASE_BUDGET_MS;
+      while (api.noteEvents.subscriberCount < SUBSCRIPTIONS && Date.now() < deadline) await sleep(50);
+      if (api.noteEvents.subscriberCount < SUBSCRIPTIONS) throw new Error(`only ${api.noteEvents.subscriberCount} subscriptions opened`);
+      return worker;
+    };
+    // Warm-up: the code paths of a connection are compiled once per process, not per connection.
+    await (await openClients()).terminate();
+    while (api.noteEvents.subscriberCount > 0) await sleep(50);
+    await sleep(500);
+
     gc();
     const heapBefore = process.memoryUsage().heapUsed;
-    const worker = new Worker(CLIENTS, {
-      eval: true,
-      workerData: { url: `${api.url.replace(/^http/, "ws")}/graphql`, tokens, connectionsPerUser: CONNECTIONS_PER_USER, subscriptionsPerConnection: SUBSCRIPTIONS_PER_CONNECTION, query: NOTE_EVENTS },
-    });
+    const worker = await openClients();
     const ask = <T>(message: string) =>
       new Promise<T>((resolve) => {
         worker.once("message", resolve);
         worker.postMessage(message);
       });
-    const deadline = Date.now() + PHASE_BUDGET_MS;
-    while (api.noteEvents.subscriberCount < SUBSCRIPTIONS && Date.now() < deadline) await sleep(50);
-    if (api.noteEvents.subscriberCount < SUBSCRIPTIONS) throw new Error(`only ${api.noteEvents.subscriberCount} subscriptions opened`);
     gc();
     const heapPerConnection = (process.memoryUsage().heapUsed - heapBefore) / (USERS * CONNECTIONS_PER_USER);
 

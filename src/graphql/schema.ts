@@ -10,6 +10,7 @@ import { DateTimeResolver } from "graphql-scalars";
 import { buildSchema, type PubSub } from "type-graphql";
 import { createShield } from "../authz/rule-map";
 import { mapAsyncIterator } from "../common/map-async-iterator";
+import type { RequestContext } from "./context";
 import { NoteChangesResolver } from "../changes/note-changes.resolver";
 import { NoteEventsResolver } from "../live/note-events.resolver";
 import { NoteResolver } from "../notes/note.resolver";
@@ -58,6 +59,8 @@ function resolveSubscriptionsInStream(schema: GraphQLSchema): GraphQLSchema {
       const stream: unknown = await subscribe(source, args, context, info);
       if (!isAsyncIterable(stream)) return stream;
       return mapAsyncIterator(stream[Symbol.asyncIterator](), async (event) => {
+        // Each event is resolved with new decisions and loaders, none reused from an earlier one.
+        (context as RequestContext).renewDecisions?.();
         try {
           return { [name]: await resolve(event, args, context, info) };
         } catch (error) {

@@ -16,7 +16,7 @@ import type { Metrics } from "../common/metrics";
 import { isDatabaseUnavailable } from "../db/unavailable";
 import type { DecisionClient } from "../permit/breaker";
 import type { RequestContext, Services } from "../graphql/context";
-import { createLoaders } from "../graphql/loaders";
+import { createLoaders, type Loaders } from "../graphql/loaders";
 import type { ListPlanner } from "../authz/list-plan";
 import { tenantRolesOf } from "../authz/roles";
 import type { FirstSight } from "../users/first-sight";
@@ -73,13 +73,21 @@ export function createContextBuilder(deps: ContextDeps): ContextBuilder {
     }
     return principal;
   };
-  const contextFor = (principal: Principal | null, logger: Logger, explain?: (decision: AuthzDecision) => Promise<unknown>): RequestContext => {
-    const context: RequestContext = {
+  const contextFor = (principal: Principal | null, logger: Logger, explain?: (decision: AuthzDecision) => Promise<unknown>): RequestContext & { renew(): void } => {
+    // Made on first use and dropped by `renew`: a subscription holds them only while an event
+    // is being resolved, so an idle one costs next to nothing, and none is reused from an earlier event.
+    let authorizer: Authorizer | null | undefined;
+    let loaders: Loaders | undefined;
+    return {
       principal,
-      authorizer: principal
-        ? new Authorizer({ permit: deps.permit, user: { userId: principal.userId }, tenant: deps.tenant, logger, metrics: deps.metrics, explain })
-        : null,
-      loaders: createLoaders(deps.services),
+      get authorizer() {
+        return (authorizer ??= principal
+          ? new Authorizer({ permit: deps.permit, user: { userId: principal.userId }, tenant: deps.tenant, logger, metrics: deps.metrics, explain })
+          : null);
+      },
+      get loaders() {
+        return (loaders ??= createLoaders(deps.services));
+      },
       listPlanner: deps.listPlanner,
       services: deps.services,
       tenantRoles: async () => {
@@ -88,8 +96,11 @@ export function createContextBuilder(deps: ContextDeps): ContextBuilder {
         return tenantRolesOf(deps.permit, principal!.userId, deps.tenant, logger);
       },
       logger,
+      renew() {
+        authorizer = undefined;
+        loaders = undefined;
+      },
     };
-    return context;
   };
   const build = async (request: FastifyRequest): Promise<RequestContext> => {
     const principal = await principalOf(request);
@@ -103,11 +114,7 @@ export function createContextBuilder(deps: ContextDeps): ContextBuilder {
   };
   const forPrincipal = (principal: Principal, logger: Logger): RequestContext => {
     const context = contextFor(principal, logger);
-    context.renewDecisions = () => {
-      const fresh = contextFor(principal, logger);
-      context.authorizer = fresh.authorizer;
-      context.loaders = fresh.loaders;
-    };
+    context.renewDecisions = context.renew;
     return context;
   };
   return Object.assign(build, { principalOf, principalFromToken: (token: string, options?: VerifyOptions) => principalFromToken(token, deps, options), forPrincipal });

@@ -70,6 +70,8 @@ interface Connection {
   logger: Logger;
   /** Pending timers (expiry, next re-check); each removes itself when it fires. */
   timers: Set<NodeJS.Timeout>;
+  /** Made at the first Subscribe. */
+  context?: RequestContext;
 }
 
 type ConnectionContext = WsContext<Record<string, unknown> | undefined, Extra>;
@@ -154,6 +156,7 @@ export function attachSubscriptions(deps: SubscriptionServerDeps): SubscriptionS
     later(() => void recheck(), limits.sessionRecheckMs);
   };
 
+  const validDocuments = new DocumentCache();
   const format = (errors: readonly GraphQLError[]) => errors.map((error) => deps.formatError(error.toJSON(), error));
 
   const disposable = useServer<Record<string, unknown> | undefined>(
@@ -215,19 +218,22 @@ export function attachSubscriptions(deps: SubscriptionServerDeps): SubscriptionS
             }),
           ];
         }
-        const document = documentOf(payload, deps);
+        const document = documentOf(payload, deps, validDocuments);
         if (!("kind" in document)) return document;
-        const errors = validate(deps.schema, document, [...specifiedRules, depthLimit(deps.maxDepth)]);
-        if (errors.length > 0) return errors.map((e) => withCode(e, "GRAPHQL_VALIDATION_FAILED"));
         const operations = document.definitions.filter((d) => d.kind === "OperationDefinition");
         const operation = payload.operationName ? operations.find((o) => o.name?.value === payload.operationName) : operations.length === 1 ? operations[0] : undefined;
         if (!operation) return [new GraphQLError("Name the operation to run.", { extensions: { code: "BAD_REQUEST" } })];
         if (operation.operation !== "subscription") {
           return [new GraphQLError("Only subscriptions run over WebSocket; send queries and mutations over HTTP.", { extensions: { code: "BAD_REQUEST" } })];
         }
-        // The very object the operation runs with: `renewDecisions` replaces its Authorizer and loaders in place.
-        const contextValue = deps.contextFor(connection.principal, connection.logger);
-        contextValue.noteEvents = deps.noteEvents;
+        // One context for the connection's subscriptions (one caller): the very object each
+        // operation runs with, whose `renewDecisions` starts new decisions and loaders in place.
+        // Nothing of one subscription is kept on it (rules are not cached: authz/rules.ts).
+        if (!connection.context) {
+          connection.context = deps.contextFor(connection.principal, connection.logger);
+          connection.context.noteEvents = deps.noteEvents;
+        }
+        const contextValue = connection.context;
         return {
           schema: deps.schema,
           document,
@@ -236,8 +242,11 @@ export function attachSubscriptions(deps: SubscriptionServerDeps): SubscriptionS
           contextValue,
         };
       },
-      onNext: (_ctx, _id, _payload, _args, result: ExecutionResult) =>
-        result.errors ? { ...result, errors: format(result.errors) } : undefined,
+      onNext: (_ctx, _id, _payload, args, result: ExecutionResult) => {
+        // The event is resolved: its decisions and loaded rows are not kept until the next one.
+        (args.contextValue as RequestContext).renewDecisions?.();
+        return result.errors ? { ...result, errors: format(result.errors) } : undefined;
+      },
       onError: (_ctx, _id, _payload, errors) => format(errors),
       onClose: (ctx) => release(ctx.extra.socket),
     },
@@ -280,8 +289,27 @@ function mayUseCookie(request: IncomingMessage, listed: readonly string[]): bool
   }
 }
 
-/** The operation's document: parsed text, the trusted one when a manifest is configured, or the errors to answer with. */
-function documentOf(payload: SubscribePayload, deps: Pick<SubscriptionServerDeps, "trustedDocuments">): DocumentNode | GraphQLError[] {
+/**
+ * Parsed and validated documents by their text, so that the many subscriptions of an app, which
+ * send the same few documents, share one syntax tree instead of holding a copy each (and each
+ * text is parsed and validated once). Bounded: the oldest entry goes first.
+ */
+class DocumentCache {
+  private static readonly MAX = 500;
+  private readonly documents = new Map<string, DocumentNode>();
+
+  get(text: string): DocumentNode | undefined {
+    return this.documents.get(text);
+  }
+
+  set(text: string, document: DocumentNode): void {
+    if (this.documents.size >= DocumentCache.MAX) this.documents.delete(this.documents.keys().next().value!);
+    this.documents.set(text, document);
+  }
+}
+
+/** The operation's valid document: from the text, the trusted one when a manifest is configured; or the errors to answer with. */
+function documentOf(payload: SubscribePayload, deps: Pick<SubscriptionServerDeps, "trustedDocuments" | "schema" | "maxDepth">, cache: DocumentCache): DocumentNode | GraphQLError[] {
   let text = payload.query;
   if (deps.trustedDocuments) {
     const resolution = resolveTrustedDocument(deps.trustedDocuments, payload as unknown as Record<string, unknown>);
@@ -291,11 +319,18 @@ function documentOf(payload: SubscribePayload, deps: Pick<SubscriptionServerDeps
     }
     text = resolution.query;
   }
+  const cached = cache.get(text);
+  if (cached) return cached;
+  let document: DocumentNode;
   try {
-    return parse(text);
+    document = parse(text);
   } catch (error) {
     return [withCode(error instanceof GraphQLError ? error : new GraphQLError(String(error)), "GRAPHQL_PARSE_FAILED")];
   }
+  const errors = validate(deps.schema, document, [...specifiedRules, depthLimit(deps.maxDepth)]);
+  if (errors.length > 0) return errors.map((e) => withCode(e, "GRAPHQL_VALIDATION_FAILED"));
+  cache.set(text, document);
+  return document;
 }
 
 function withCode(error: GraphQLError, code: string): GraphQLError {

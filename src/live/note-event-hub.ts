@@ -19,7 +19,6 @@
  * If the PDP cannot decide, nothing of that batch is delivered: every subscriber it could
  * have reached gets an AUTHZ_UNAVAILABLE error on its stream instead, and stays subscribed.
  */
-import { FixedBuffer, Repeater } from "@repeaterjs/repeater";
 import type { NoteReadCheck, NoteReadDecider } from "../authz/note-events";
 import { authzUnavailable, databaseUnavailable, isAppError } from "../common/errors";
 import type { Logger } from "../common/logger";
@@ -29,6 +28,7 @@ import type { ChangeCursorCodec } from "../changes/change-cursor";
 import type { FeedRead } from "../changes/change-feed";
 import type { ChangeLogRepository } from "../changes/change-log.repository";
 import { listen, type Listener } from "../db/listen";
+import { SubscriberStream } from "./subscriber-stream";
 import { isDatabaseUnavailable } from "../db/unavailable";
 import type { Note } from "../notes/note.entity";
 
@@ -147,26 +147,25 @@ export class NoteEventHub implements NoteEventSource {
   }
 
   stream(options: NoteEventStreamOptions): AsyncIterableIterator<NoteEventDelivery> {
-    return new Repeater<NoteEventDelivery>(async (push, stop) => {
-      let ended = false;
-      void stop.then(() => (ended = true));
-      const send = (delivery: NoteEventDelivery) => {
-        // A full buffer means the client does not read: its stream ends rather than grow without bound.
-        const tooSlow = () => stop(new Error("The subscription fell too far behind its events and was ended."));
-        try {
-          push(delivery).catch(tooSlow);
-        } catch {
-          tooSlow();
-        }
-      };
-      const subscriber = await this.replay(options, send, () => ended);
-      if (!subscriber) return;
-      this.options.metrics?.liveSubscriptions.inc();
-      await stop;
-      this.subscribers.delete(subscriber);
+    let live: Subscriber | null = null;
+    const stream = new SubscriberStream<NoteEventDelivery>(this.options.bufferSize ?? 1000, () => {
+      if (!live) return;
+      this.subscribers.delete(live);
       if (this.subscribers.size === 0) this.tail = null;
       this.options.metrics?.liveSubscriptions.dec();
-    }, new FixedBuffer(this.options.bufferSize ?? 1000));
+    });
+    void this.replay(options, (delivery) => stream.push(delivery), () => stream.ended).then((subscriber) => {
+      if (!subscriber) return stream.end();
+      // Ended between joining and here: leave at once.
+      if (stream.ended) {
+        this.subscribers.delete(subscriber);
+        if (this.subscribers.size === 0) this.tail = null;
+        return;
+      }
+      live = subscriber;
+      this.options.metrics?.liveSubscriptions.inc();
+    });
+    return stream;
   }
 
   /**

@@ -1,7 +1,6 @@
 import { Arg, ID, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
 import { changesAccess } from "../authz/changes";
 import { requireCaller } from "../authz/context";
-import { mapAsyncIterator } from "../common/map-async-iterator";
 import { optionalId } from "../common/validation";
 import type { RequestContext } from "../graphql/context";
 import type { NoteEventDelivery } from "./note-event-hub";
@@ -11,8 +10,8 @@ import { NoteEventType } from "./note-events.types";
 const REPLAY_PAGE = 200;
 
 /**
- * The stream of a subscription. Before each event is resolved, and before each page of a
- * replay is decided, the subscription's context starts new decisions and loaders: a field that
+ * The stream of a subscription. Each page of a replay is decided with new decisions and
+ * loaders, and each event is resolved with new ones too (graphql/schema.ts): a field that
  * decides for itself (`note.viewerCan`, `note.workspace`) is asked at that event, never
  * answered from an earlier one.
  */
@@ -27,13 +26,16 @@ async function eventsOf(ctx: RequestContext, workspaceId: string | null, after: 
     after: position,
     replay: async (from) => {
       ctx.renewDecisions?.();
-      return changes.read(from, REPLAY_PAGE, workspaceId, await changesAccess(ctx));
+      try {
+        return await changes.read(from, REPLAY_PAGE, workspaceId, await changesAccess(ctx));
+      } finally {
+        ctx.renewDecisions?.();
+      }
     },
   });
-  return mapAsyncIterator(stream, (delivery) => {
-    ctx.renewDecisions?.();
-    return delivery;
-  });
+  // Nothing decided while subscribing is kept while the subscription waits (its memory).
+  ctx.renewDecisions?.();
+  return stream;
 }
 
 /** Thin, like every resolver: the subscribe-time rule and the per-event decisions are authz's. */
