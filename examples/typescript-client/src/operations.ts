@@ -81,3 +81,66 @@ export const NoteEventsSubscription = graphql(`
     }
   }
 `);
+
+// Offline-first sync (sync.ts): the note as the local store keeps it, and what a sync reads.
+
+export const StoredNoteFragment = graphql(`
+  fragment StoredNote on Note {
+    id
+    title
+    body
+    version
+    updatedAt
+    workspace {
+      id
+    }
+  }
+`);
+
+export const NoteChangesHeadQuery = graphql(`
+  query NoteChangesHead {
+    noteChangesHead
+  }
+`);
+
+export const NotesForSyncQuery = graphql(`
+  query NotesForSync($first: Int!, $after: String, $workspaceId: ID) {
+    notes(first: $first, after: $after, workspaceId: $workspaceId) {
+      edges {
+        node {
+          ...StoredNote
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
+
+export const NoteForSyncQuery = graphql(`
+  query NoteForSync($id: ID!) {
+    note(id: $id) {
+      ...StoredNote
+    }
+  }
+`);
+
+export const NoteChangesQuery = graphql(`
+  query NoteChanges($after: String!, $first: Int!) {
+    noteChanges(after: $after, first: $first) {
+      cursor
+      hasMore
+      changes {
+        kind
+        noteId
+        workspaceId
+        version
+        note {
+          ...StoredNote
+        }
+      }
+    }
+  }
+`);
