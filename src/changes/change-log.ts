@@ -62,11 +62,14 @@ type NoteRow = Pick<Note, "id" | "version" | "ownerId" | "workspaceId">;
 
 /** Logs a created or updated note, and wakes the readers at commit. */
 export async function logNoteChange(m: EntityManager, kind: "CREATED" | "UPDATED", note: NoteRow, factIds: readonly string[] = []): Promise<void> {
-  await m.query(
-    `INSERT INTO note_changes (kind, note_id, workspace_id, owner_id, version, fact_ids) VALUES ($1, $2, $3, $4, $5, $6::bigint[])`,
-    [kind, note.id, note.workspaceId, note.ownerId, note.version, factIds],
-  );
-  await wake(m);
+  await logAndWake(m, `INSERT INTO note_changes (kind, note_id, workspace_id, owner_id, version, fact_ids) VALUES ($1, $2, $3, $4, $5, $6::bigint[])`, [
+    kind,
+    note.id,
+    note.workspaceId,
+    note.ownerId,
+    note.version,
+    factIds,
+  ]);
 }
 
 /**
@@ -78,7 +81,8 @@ export type DeletionAudience = (notes: readonly Pick<Note, "id" | "ownerId" | "w
 /** Logs deleted notes with the readers the writer decided for each. */
 export async function logNoteDeletions(m: EntityManager, notes: readonly NoteRow[], readers: (noteId: string) => string[]): Promise<void> {
   if (notes.length === 0) return;
-  await m.query(
+  await logAndWake(
+    m,
     `INSERT INTO note_changes (kind, note_id, workspace_id, owner_id, version, audience)
      SELECT 'DELETED', d.note_id, d.workspace_id, d.owner_id, d.version, string_to_array(d.audience, ',')::uuid[]
      FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::text[]) WITH ORDINALITY AS d(note_id, workspace_id, owner_id, version, audience, n)
@@ -91,7 +95,6 @@ export async function logNoteDeletions(m: EntityManager, notes: readonly NoteRow
       notes.map((n) => readers(n.id).join(",")),
     ],
   );
-  await wake(m);
 }
 
 /**
@@ -105,16 +108,20 @@ export async function logWorkspaceAccess(
   entries: readonly { workspaceId: string; userId: string; factIds: readonly string[] }[],
 ): Promise<void> {
   if (entries.length === 0) return;
-  await m.query(
+  await logAndWake(
+    m,
     `INSERT INTO note_changes (kind, workspace_id, audience, fact_ids)
      SELECT $1, e.workspace_id, ARRAY[e.user_id], string_to_array(e.fact_ids, ',')::bigint[]
      FROM unnest($2::uuid[], $3::uuid[], $4::text[]) WITH ORDINALITY AS e(workspace_id, user_id, fact_ids, n) ORDER BY e.n`,
     [kind, entries.map((e) => e.workspaceId), entries.map((e) => e.userId), entries.map((e) => e.factIds.join(","))],
   );
-  await wake(m);
 }
 
-/** Delivered at commit, or never; only the transaction id, so replicas know what to wait for. */
-async function wake(m: EntityManager): Promise<void> {
-  await m.query(`SELECT pg_notify($1, pg_current_xact_id()::text)`, [NOTE_CHANGES_CHANNEL]);
+/**
+ * Runs the log's INSERT and the wake-up in one statement (one round trip inside the writer's
+ * transaction). The notification is delivered at commit, or never, and carries only the
+ * transaction id, so replicas know what to wait for.
+ */
+async function logAndWake(m: EntityManager, insert: string, params: unknown[]): Promise<void> {
+  await m.query(`WITH logged AS (${insert}) SELECT pg_notify($${params.length + 1}, pg_current_xact_id()::text)`, [...params, NOTE_CHANGES_CHANNEL]);
 }
