@@ -1,6 +1,6 @@
 /**
- * The change feed end to end (`startApi` as `npm start` runs it: embedded PostgreSQL, local PDP
- * through the permitio SDK), default policy, one reader and one writer:
+ * The change feed end to end (`startApi` as `npm start` runs it: embedded PostgreSQL, the local
+ * PDP in process), default policy, one reader and one writer:
  *
  * 1. catch-up: a device whose cursor lies 10,000 changes back pages through `noteChanges`
  *    (first: 250, with the note's id, title and version: what fits the cost limit) until `hasMore` is false: seconds, changes/s and
@@ -143,7 +143,7 @@ async function main(): Promise<void> {
       apiSamples.push(performance.now() - t);
     }
 
-    console.log(`Change feed: one replica, local PDP over HTTP, default policy, loopback\n`);
+    console.log(`Change feed: one replica, embedded local PDP (decisions by function call, the default), default policy, loopback\n`);
     console.log(`catch-up of ${CATCH_UP} changes: ${(catchUpMs / 1000).toFixed(2)} s, ${Math.round(received / (catchUpMs / 1000))} changes/s, ${pages} pages of ≤250, ${(catchUpCalls / pages).toFixed(2)} PDP calls per page`);
     console.log(`\nnoteChanges(first: ${PAGE}) at the head, lean selection, ${PAGE_SAMPLES} samples each:`);
     console.log(`  ${small.rows.toLocaleString("en")} logged changes: p50 ${small.p50.toFixed(2)} ms, p99 ${small.p99.toFixed(2)} ms, ${small.calls.toFixed(2)} PDP calls per page`);
