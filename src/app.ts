@@ -164,7 +164,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     });
     await noteEvents.start();
     stops.push(() => noteEvents.stop());
-    const userSync = new UserSync(dataSource, permitFacts, logger, undefined, metrics);
+    const userSync = new UserSync({ ds: dataSource, facts: permitFacts, breaker, logger, metrics });
     const firstSight = new FirstSight(userRepository, userSync);
 
     // The dev issuer's JWKS is served by this very server, so its URL is known only after listen().

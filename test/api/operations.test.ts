@@ -85,6 +85,34 @@ describe("PDP circuit breaker", () => {
     expect((await api.gql(MeDocument, {}, alice)).errors).toBeUndefined();
   });
 
+  it("refuses a newcomer's first sync at once while the circuit is open, leaving the claim free; their next request syncs them", async () => {
+    proxy.mode = "hang";
+    for (let i = 0; i < 5; i++) expect(codes(await api.gql(MeDocument, {}, alice))).toEqual(["AUTHZ_UNAVAILABLE"]);
+    const email = "newcomer.breaker@example.com";
+    const newcomer = await api.token(email);
+    const started = Date.now();
+    const refused = await api.gql(MeDocument, {}, newcomer);
+    // Sent through the hanging proxy, the sync would have waited for Permit's REST timeout (10 s).
+    expect(Date.now() - started).toBeLessThan(TIMEOUT_MS / 2);
+    expect(codes(refused)).toEqual(["AUTHZ_UNAVAILABLE"]);
+    const syncState = async () =>
+      ((await api.dataSource.query(`SELECT permit_synced_at IS NOT NULL AS synced, permit_sync_claimed_until IS NOT NULL AS claimed FROM users WHERE email = $1`, [email])) as {
+        synced: boolean;
+        claimed: boolean;
+      }[])[0];
+    expect(await syncState()).toEqual({ synced: false, claimed: false });
+    expect(metricValue(await (await api.http("/metrics")).text(), 'pdp_call_errors_total{endpoint="user_sync",reason="circuit_open"} ')).toBeGreaterThan(0);
+
+    proxy.mode = "forward";
+    await sleep(COOLDOWN_MS + 50);
+    // Half-open: the newcomer's own request syncs them, and its decision is the probe that closes the circuit.
+    const me = await api.gql(MeDocument, {}, newcomer);
+    expect(me.errors).toBeUndefined();
+    expect(me.data!.me.roles).toEqual(["user"]);
+    expect(await syncState()).toEqual({ synced: true, claimed: false });
+    expect(await (await api.http("/readyz")).json()).toEqual({ status: "ready", database: "up", pdp: "up" });
+  });
+
   it("exports the metrics an operator needs", async () => {
     await api.gql(NotesWithPermissionsDocument, { first: 5 }, alice);
     const text = await (await api.http("/metrics")).text();
