@@ -185,7 +185,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
         resyncIfMissing: (principal) => userSync.resyncIfMissing({ userId: principal.userId, ...(principal.email ? { email: principal.email } : {}) }),
       }),
       database: dataSource,
-      outbox: { outboxPending: () => delivery.pending(), outboxOldestAge: () => delivery.oldestPendingAge() },
+      outbox: { outboxPending: () => delivery.pending(), outboxOldestAge: () => delivery.oldestPendingAge(), outboxStuck: () => delivery.stuck() },
       metrics,
       pdpStatus: () => (breaker.state === "closed" ? "up" : "down"),
       hankoWebhooks: { verifier: () => auth.verifier!, events: new HankoEvents(dataSource, delivery, logger, deletionAudience) },
