@@ -80,7 +80,7 @@ export async function startBareApi(full: RunningApi, config: Config, logger: Log
       logger,
     }),
     database: dataSource,
-    outbox: { outboxPending: () => Promise.resolve(0), outboxOldestAge: () => Promise.resolve(0) },
+    outbox: { outboxPending: () => Promise.resolve(0), outboxOldestAge: () => Promise.resolve(0), outboxStuck: () => Promise.resolve(new Map()) },
     metrics: createMetrics(),
     pdpStatus: () => "up",
     explorerSignIn: { kind: "dev", tokenPath: DEV_TOKEN_PATH },

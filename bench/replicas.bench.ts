@@ -53,9 +53,9 @@ async function shareThenRead(set: ReplicaSet): Promise<void> {
 
 async function backlog(set: ReplicaSet, n: number): Promise<void> {
   await set.sql(
-    `INSERT INTO permit_outbox (kind, payload)
-     SELECT 'note.created', jsonb_build_object('noteId', gen_random_uuid()::text, 'ownerId', $1::text, 'workspaceId', null)
-       FROM generate_series(1, $2)`,
+    `INSERT INTO permit_outbox (kind, payload, object_keys, changed_keys)
+     SELECT 'note.created', jsonb_build_object('noteId', id, 'ownerId', $1::text, 'workspaceId', null), ARRAY['notes:' || id], ARRAY['notes:' || id]
+       FROM (SELECT gen_random_uuid()::text AS id FROM generate_series(1, $2)) AS notes`,
     [set.userIdFor("owner@bench.local"), n],
   );
 }

@@ -164,7 +164,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     });
     await noteEvents.start();
     stops.push(() => noteEvents.stop());
-    const userSync = new UserSync(dataSource, permitFacts, logger, undefined, metrics);
+    const userSync = new UserSync({ ds: dataSource, facts: permitFacts, breaker, logger, metrics });
     const firstSight = new FirstSight(userRepository, userSync);
 
     // The dev issuer's JWKS is served by this very server, so its URL is known only after listen().
@@ -185,7 +185,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
         resyncIfMissing: (principal) => userSync.resyncIfMissing({ userId: principal.userId, ...(principal.email ? { email: principal.email } : {}) }),
       }),
       database: dataSource,
-      outbox: { outboxPending: () => delivery.pending(), outboxOldestAge: () => delivery.oldestPendingAge() },
+      outbox: { outboxPending: () => delivery.pending(), outboxOldestAge: () => delivery.oldestPendingAge(), outboxStuck: () => delivery.stuck() },
       metrics,
       pdpStatus: () => (breaker.state === "closed" ? "up" : "down"),
       hankoWebhooks: { verifier: () => auth.verifier!, events: new HankoEvents(dataSource, delivery, logger, deletionAudience) },

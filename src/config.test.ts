@@ -96,6 +96,16 @@ describe("loadConfig", () => {
     ]);
   });
 
+  it("reads TRUST_PROXY as no proxy, a hop count or a list of addresses and ranges", () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: "1" }).trustProxy).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: "10.0.0.0/8, 127.0.0.1,fd00::/8,::1" }).trustProxy).toEqual(["10.0.0.0/8", "127.0.0.1", "fd00::/8", "::1"]);
+    for (const bad of ["0", "11", "true", "10.0.0.0/33", "::/129", "10.0.0/8", "proxy.internal", "10.0.0.0/8,", "1.2.3.4/8/9"]) {
+      expect(() => loadConfig({ TRUST_PROXY: bad })).toThrow(/TRUST_PROXY must be/);
+    }
+    expect(() => loadConfig({ TRUST_PROXY: "10.0.0.0/8,nope" })).toThrow(/a hop count \(e\.g\. 1\) or a comma-separated list[^]*\(got "nope"\)/);
+  });
+
   it("takes the browser's Hanko URL from HANKO_PUBLIC_URL, else HANKO_API_URL", () => {
     expect(loadConfig({}).hanko.publicUrl).toBeUndefined();
     expect(loadConfig({ HANKO_API_URL: "http://hanko:8000" }).hanko.publicUrl).toBe("http://hanko:8000");

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import path from "node:path";
 
 export interface Config {
@@ -46,6 +47,12 @@ export interface Config {
   };
   /** Browser origins allowed to call the API cross-origin (`CORS_ORIGINS`, comma-separated); none by default. */
   corsOrigins: string[];
+  /**
+   * Which peers may say who the client is through `X-Forwarded-For` (`TRUST_PROXY`): none (false,
+   * the default: the client is the socket's peer), the number of proxy hops in front of the API,
+   * or the proxies' addresses and CIDR ranges. Fastify's `trustProxy`, so it decides `request.ip`.
+   */
+  trustProxy: false | number | string[];
   /** Serve the GraphiQL explorer at `/explorer` (`EXPLORER`); on by default outside production. */
   explorer: boolean;
   /**
@@ -168,6 +175,32 @@ function origins(env: Env, name: string): string[] {
   });
 }
 
+/** `address` or `address/prefix`, IPv4 or IPv6. */
+function isAddressOrRange(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split("/");
+  const family = isIP(address ?? "");
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
+
+function trustProxy(env: Env, name: string): false | number | string[] {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return false;
+  const hint = "a hop count (e.g. 1) or a comma-separated list of proxy addresses and CIDR ranges (e.g. 10.0.0.0/8,127.0.0.1)";
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops < 1 || hops > 10) throw new ConfigError(name, `must be between 1 and 10 hops, or unset to trust no proxy (got ${hops})`);
+    return hops;
+  }
+  // `true` would let any client choose the address its rate limit is counted under.
+  if (/^(true|yes|on|all)$/i.test(raw)) throw new ConfigError(name, `must be ${hint}: trusting every peer would let any client pick its address (got "${raw}")`);
+  return raw.split(",").map((item) => {
+    const entry = item.trim();
+    if (!isAddressOrRange(entry)) throw new ConfigError(name, `must be ${hint} (got "${entry}")`);
+    return entry;
+  });
+}
+
 /** A secret of at least 32 characters; never echoed. */
 function secret(env: Env, name: string): string | undefined {
   const raw = nonEmpty(env, name);
@@ -248,6 +281,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxComplexity: integer(env, "GRAPHQL_MAX_COMPLEXITY", 5000, 10, 1_000_000),
     },
     corsOrigins: origins(env, "CORS_ORIGINS"),
+    trustProxy: trustProxy(env, "TRUST_PROXY"),
     explorer: oneOf(env, "EXPLORER", ["on", "off"] as const, nodeEnv === "production" ? "off" : "on") === "on",
     authzExplainHeader: nodeEnv !== "production",
     cursorSecret: secret(env, "CURSOR_SECRET"),

@@ -106,6 +106,12 @@ describe("argument parsing", () => {
     expect(parseArgs(["explain", "a", "put", "notes", "--json"])).toEqual({ command: "explain", args: ["a", "put", "notes"], flags: new Set(["--json"]) });
     expect(() => parseArgs(["roles", "a", "--json"])).toThrow(/Unknown option "--json" for "roles"/);
     expect(() => parseArgs(["explain", "a", "put"])).toThrow(/takes 3 arguments, got 2/);
+    expect(parseArgs(["outbox", "list", "--json"])).toEqual({ command: "outbox", args: ["list"], flags: new Set(["--json"]) });
+    expect(parseArgs(["outbox", "skip", "12"])).toEqual({ command: "outbox", args: ["skip", "12"], flags: new Set() });
+    expect(() => parseArgs(["outbox"])).toThrow(/Unknown command "outbox": use outbox list, outbox retry <id> or outbox skip <id>/);
+    expect(() => parseArgs(["outbox", "drop", "1"])).toThrow(/Unknown command "outbox drop"/);
+    expect(() => parseArgs(["outbox", "retry"])).toThrow(/"outbox retry" takes 1 argument, got 0/);
+    expect(() => parseArgs(["outbox", "list", "x"])).toThrow(/"outbox list" takes 0 arguments, got 1/);
   });
 
   it("reads attribute values as JSON when they parse, else as text", () => {

@@ -21,6 +21,7 @@ import { NoteRepository } from "../notes/note.repository";
 import { permitDecisionFacts, type DecisionFacts } from "../permit/decision-facts";
 import { WorkspaceRepository } from "../workspaces/workspace.repository";
 import { openCliDatabase } from "./database";
+import { OUTBOX_COMMANDS, runOutboxCommand } from "./outbox";
 import { runHistoryCommand } from "./policy-history";
 import { CommandError, consoleIo, runCommandLine, runIfMain, UsageError, type CliCommand, type Io } from "./run";
 
@@ -39,25 +40,35 @@ const USAGE = `Usage: npm run permit -- <command>
                                         from the stored row (DATABASE_URL, else the running
                                         embedded database); --json prints the structured result
   history    [--json]                   the policy changes permit:apply made, newest first
+  outbox list [--json]                  the facts Permit has not acknowledged yet, oldest first;
+                                        a stuck one (refused too often, holding back the facts
+                                        of its objects) with what Permit answered
+  outbox retry <id>                     try a stuck fact again (once the cause is fixed)
+  outbox skip <id>                      drop a stuck fact: its objects are repaired in Permit from
+                                        the database (the reconcile, for them only), then it goes
 
-<email|id> is the user's email address or Hanko user id (the Permit user key).
+<email|id> is the user's email address or Hanko user id (the Permit user key). The outbox
+commands read DATABASE_URL, else the running embedded database.
 Roles are tenant roles in PERMIT_TENANT (default "default").`;
 
 const ARITY: Record<string, number> = { assign: 2, unassign: 2, "set-attr": 3, "unset-attr": 2, roles: 1, explain: 3, history: 0 };
 /** Flags a command accepts besides its arguments. */
-const FLAGS: Record<string, readonly string[]> = { explain: ["--json"], history: ["--json"] };
+const FLAGS: Record<string, readonly string[]> = { explain: ["--json"], history: ["--json"], outbox: ["--json"] };
 
 export function parseArgs(argv: string[]): { command: string; args: string[]; flags: Set<string> } {
   const [command, ...rest] = argv;
   if (!command || command === "--help" || command === "-h" || command === "help") throw new UsageError("");
-  const arity = ARITY[command];
-  if (arity === undefined) throw new UsageError(`Unknown command "${command}".`);
   const accepted = FLAGS[command] ?? [];
   const flags = new Set(rest.filter((a) => accepted.includes(a)));
   const args = rest.filter((a) => !accepted.includes(a));
+  // `outbox` takes a subcommand, which has the arity.
+  const name = command === "outbox" ? `outbox ${args[0] ?? ""}`.trim() : command;
+  const arity = command === "outbox" ? (args[0] === undefined ? undefined : OUTBOX_COMMANDS[args[0]]) : ARITY[command];
+  if (arity === undefined) throw new UsageError(command === "outbox" ? `Unknown command "${name}": use outbox list, outbox retry <id> or outbox skip <id>.` : `Unknown command "${command}".`);
   const unknownFlag = args.find((a) => a.startsWith("--"));
   if (unknownFlag) throw new UsageError(`Unknown option "${unknownFlag}" for "${command}".`);
-  if (args.length !== arity) throw new UsageError(`"${command}" takes ${arity} argument${arity > 1 ? "s" : ""}, got ${args.length}.`);
+  const given = command === "outbox" ? args.length - 1 : args.length;
+  if (given !== arity) throw new UsageError(`"${name}" takes ${arity} argument${arity === 1 ? "" : "s"}, got ${given}.`);
   if (args.some((a) => a.trim() === "")) throw new UsageError("Arguments must not be empty.");
   return { command, args, flags };
 }
@@ -244,6 +255,17 @@ const command: CliCommand = {
     // The history is in the database, not in Permit.
     if (name === "history") return runHistoryCommand(flags, io);
     const config = loadConfig();
+    if (name === "outbox") {
+      const ds = await openCliDatabase(config, "The outbox is in the database");
+      try {
+        // Only `skip` writes to Permit.
+        const permit = args[0] === "skip" ? connectPermit(config, await resolvePermitTarget(config), createLogger("warn", { name: "permit-admin" })) : undefined;
+        await runOutboxCommand({ ds, permit, tenant: config.permit.tenant }, args, flags, io);
+        return 0;
+      } finally {
+        await ds.destroy();
+      }
+    }
     const target = await resolvePermitTarget(config);
     const permit = connectPermit(config, target, createLogger("warn", { name: "permit-admin" }));
     if (name !== "explain") {

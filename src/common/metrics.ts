@@ -7,7 +7,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
-export type PdpEndpoint = "bulk_check" | "user_permissions" | "policy_read" | "assignments_read";
+export type PdpEndpoint = "bulk_check" | "user_permissions" | "policy_read" | "assignments_read" | "user_sync";
 export type PdpOutcome = "ok" | "error" | "rejected";
 
 export interface Metrics {

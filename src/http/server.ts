@@ -67,6 +67,15 @@ function operationLabel(operation: OperationDefinitionNode | undefined): string 
   return names.size === 0 || names.size > 2 ? "other" : [...names].sort().join(",");
 }
 
+/**
+ * Fastify's `trustProxy` from `TRUST_PROXY`. A hop count trusts that many hops in front of the
+ * API whatever their address (Fastify's own numeric option now trusts none): only for an API
+ * that nothing can reach but through its proxies; addresses are the safer setting.
+ */
+function trustedProxies(setting: Config["trustProxy"]): false | string[] | ((address: string, hop: number) => boolean) {
+  return typeof setting === "number" ? (_address, hop) => hop < setting : setting;
+}
+
 const DENIALS = new Set<unknown>([ErrorCode.FORBIDDEN, ErrorCode.NOT_FOUND]);
 
 /**
@@ -87,6 +96,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // One line per request would drown the log; the metrics carry the request rates.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1_048_576,
+    // Who the client is (`request.ip`: the anonymous rate limit, the `ip` of log lines).
+    trustProxy: trustedProxies(config.trustProxy),
     // Validated here rather than trusted as sent (`requestIdHeader` would take any value).
     requestIdHeader: false,
     genReqId: (request) => {
@@ -96,6 +107,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   app.addHook("onRequest", async (request, reply) => {
     void reply.header("x-request-id", request.id);
+    // Every line logged for the request carries the client's address beside `reqId`.
+    request.log = request.log.child({ ip: request.ip });
   });
 
   // Browsers on other origins only when listed; mobile apps and servers are not subject to CORS.

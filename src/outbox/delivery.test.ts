@@ -3,8 +3,8 @@ import type { DataSource } from "typeorm";
 import { createDataSource } from "../db/data-source";
 import { createLogger } from "../common/logger";
 import { createTestDatabase } from "../../test/support/database";
-import { FactDelivery } from "./delivery";
-import { recordFacts, type Fact } from "./facts";
+import { FactDelivery, MAX_REJECTIONS, failureKind } from "./delivery";
+import { objectsOf, recordFacts, type Fact } from "./facts";
 
 let ds: DataSource;
 const logger = createLogger("silent");
@@ -23,6 +23,14 @@ const pending = async () =>
     attempts: number;
     last_error: string | null;
   }[];
+
+const W1 = "00000000-0000-4000-8000-0000000000b1";
+const W2 = "00000000-0000-4000-8000-0000000000b2";
+const BOB = "00000000-0000-4000-8000-0000000000bb";
+/** A refusal as the fact writers report one (permit/fact-writer.ts#PermitFactError: `retryable` false). */
+const refusal = () => Object.assign(new Error("createWorkspace failed: unprocessable (HTTP 422)"), { retryable: false, status: 422 });
+const outage = () => Object.assign(new Error("createWorkspace failed: connect ECONNREFUSED"), { retryable: true });
+const describeFact = (fact: Fact) => `${fact.kind} ${Object.values(objectsOf(fact)).flat().join(" ")}`;
 
 const noteKey = (fact: Fact) => (fact.kind === "note.created" || fact.kind === "note.deleted" ? `${fact.kind}:${fact.noteId}` : fact.kind);
 
@@ -151,5 +159,146 @@ describe("fact delivery (transactional outbox)", () => {
     release();
     await delivery.drain();
     expect(await delivery.deliver(ids)).toBe(true);
+  });
+});
+
+describe("failure kinds", () => {
+  it("takes a failure that says it is not retryable for a refusal, anything else for an outage", () => {
+    expect(failureKind(refusal())).toBe("rejected");
+    expect(failureKind(outage())).toBe("transient");
+    expect(failureKind(new Error("socket hang up"))).toBe("transient");
+    expect(failureKind(undefined)).toBe("transient");
+    expect(failureKind("string")).toBe("transient");
+  });
+});
+
+describe("the objects of a fact", () => {
+  it("changes its own object and relies on the ones it names", () => {
+    expect(objectsOf({ kind: "workspace.created", workspaceId: W1, ownerId: USER })).toEqual({ changes: [`workspaces:${W1}`], reliesOn: [`users:${USER}`] });
+    expect(objectsOf({ kind: "workspace.role_set", workspaceId: W1, userId: BOB, role: "VIEWER" as never })).toEqual({
+      changes: [`workspaces:${W1}`],
+      reliesOn: [`users:${BOB}`],
+    });
+    expect(objectsOf({ kind: "note.created", noteId: "n", ownerId: USER, workspaceId: W1 })).toEqual({ changes: ["notes:n"], reliesOn: [`workspaces:${W1}`] });
+    expect(objectsOf({ kind: "note.created", noteId: "n", ownerId: USER, workspaceId: null })).toEqual({ changes: ["notes:n"], reliesOn: [] });
+    expect(objectsOf({ kind: "user.deleted", userId: BOB })).toEqual({ changes: [`users:${BOB}`], reliesOn: [] });
+  });
+});
+
+describe("order per object", () => {
+  afterEach(() => ds.query(`DELETE FROM permit_outbox`));
+
+  /** A sink that fails every fact `failing` picks (with `error`), and records the others in order. */
+  const sinkFailing = (failing: (fact: Fact) => boolean, error: () => Error = outage) => {
+    const applied: string[] = [];
+    const tried: string[] = [];
+    const sink = async (fact: Fact) => {
+      tried.push(describeFact(fact));
+      if (failing(fact)) throw error();
+      applied.push(describeFact(fact));
+    };
+    return { sink, applied, tried };
+  };
+
+  it("holds back only the later facts of a failing fact's objects; the others go on", async () => {
+    const { sink, applied } = sinkFailing((f) => f.kind === "note.created" && f.noteId === "a");
+    const delivery = new FactDelivery(ds, sink, logger, { waitMs: 0 });
+    await record([
+      { kind: "note.created", noteId: "a", ownerId: USER, workspaceId: null },
+      { kind: "note.created", noteId: "b", ownerId: USER, workspaceId: null },
+      { kind: "note.deleted", noteId: "a" },
+      { kind: "note.deleted", noteId: "b" },
+    ]);
+    await delivery.drain();
+    // b's creation and removal were delivered, in order; a's removal did not overtake a's creation.
+    expect(applied).toEqual(["note.created notes:b", "note.deleted notes:b"]);
+    expect(await pending()).toEqual([
+      { kind: "note.created", attempts: 1, last_error: "createWorkspace failed: connect ECONNREFUSED" },
+      { kind: "note.deleted", attempts: 0, last_error: null },
+    ]);
+  });
+
+  it("never lets a removal overtake an earlier fact it depends on, while facts that only rely on the same object pass each other", async () => {
+    // bob's role on W1 cannot be written; his role on W2 only relies on bob too, so it goes;
+    // his deletion changes bob, so it waits for the role on W1.
+    const { sink, applied } = sinkFailing((f) => f.kind === "workspace.role_set" && f.workspaceId === W1);
+    const delivery = new FactDelivery(ds, sink, logger, { waitMs: 0 });
+    await record([
+      { kind: "workspace.role_set", workspaceId: W1, userId: BOB, role: "EDITOR" as never },
+      { kind: "workspace.role_set", workspaceId: W2, userId: BOB, role: "VIEWER" as never },
+      { kind: "note.created", noteId: "in-w1", ownerId: USER, workspaceId: W1 },
+      { kind: "note.created", noteId: "in-w2", ownerId: USER, workspaceId: W2 },
+      { kind: "user.deleted", userId: BOB },
+      { kind: "workspace.role_removed", workspaceId: W2, userId: USER },
+    ]);
+    await delivery.drain();
+    expect(applied).toEqual([
+      `workspace.role_set workspaces:${W2} users:${BOB}`,
+      `note.created notes:in-w2 workspaces:${W2}`,
+      `workspace.role_removed workspaces:${W2} users:${USER}`,
+    ]);
+    expect((await pending()).map((f) => f.kind)).toEqual(["workspace.role_set", "note.created", "user.deleted"]);
+  });
+
+  it("delivers a chain of facts about one object in a single drain, in order", async () => {
+    const { sink, applied } = sinkFailing(() => false);
+    const delivery = new FactDelivery(ds, sink, logger);
+    const chain: Fact[] = Array.from({ length: 40 }, (_, i) =>
+      i % 2 === 0 ? { kind: "note.created", noteId: "c", ownerId: USER, workspaceId: null } : { kind: "note.deleted", noteId: "c" },
+    );
+    await record(chain);
+    await delivery.drain();
+    expect(applied).toEqual(chain.map(describeFact));
+    expect(await delivery.pending()).toBe(0);
+  });
+
+  it(`marks a fact refused ${MAX_REJECTIONS} times stuck: logged with its objects and Permit's answer, never tried again, holding back its objects only`, async () => {
+    const lines: string[] = [];
+    const logged = createLogger("warn", { destination: { write: (line: string) => void lines.push(line) } });
+    const { sink, applied, tried } = sinkFailing((f) => "workspaceId" in f && f.workspaceId === W1, refusal);
+    const delivery = new FactDelivery(ds, sink, logged, { waitMs: 2000 });
+    const [refused] = await record([{ kind: "workspace.created", workspaceId: W1, ownerId: USER }]);
+    for (let i = 1; i < MAX_REJECTIONS; i++) await delivery.drain({ urgent: true });
+    expect(await delivery.stuck()).toEqual(new Map());
+    expect(lines.map((l) => JSON.parse(l).level)).toEqual(Array(MAX_REJECTIONS - 1).fill(40));
+    await delivery.drain({ urgent: true });
+    expect(await delivery.stuck()).toEqual(new Map([["workspace.created", 1]]));
+    const [row] = await ds.query(`SELECT stuck_at IS NOT NULL AS stuck, rejections, attempts, last_error FROM permit_outbox WHERE id = $1`, [refused]);
+    expect(row).toEqual({ stuck: true, rejections: MAX_REJECTIONS, attempts: MAX_REJECTIONS, last_error: "createWorkspace failed: unprocessable (HTTP 422)" });
+    const error = JSON.parse(lines.at(-1)!);
+    expect(error).toMatchObject({
+      level: 50,
+      factId: refused,
+      fact: "workspace.created",
+      objects: [`workspaces:${W1}`, `users:${USER}`],
+      answer: "createWorkspace failed: unprocessable (HTTP 422)",
+    });
+
+    // Later facts: the one about W1 waits, and its mutation is answered at once (nobody will deliver it);
+    // the ones about other objects, the owner's included (they only rely on the owner), are delivered.
+    const behind = await record([{ kind: "note.created", noteId: "in-w1", ownerId: USER, workspaceId: W1 }]);
+    const aside = await record([
+      { kind: "workspace.created", workspaceId: W2, ownerId: USER },
+      { kind: "note.created", noteId: "in-w2", ownerId: USER, workspaceId: W2 },
+    ]);
+    const started = Date.now();
+    expect(await delivery.deliver(behind)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(await delivery.deliver(aside)).toBe(true);
+    const triedBefore = tried.length;
+    await ds.query(`UPDATE permit_outbox SET next_attempt_at = now() - interval '1 hour'`);
+    await delivery.drain({ urgent: true });
+    expect(tried).toHaveLength(triedBefore);
+    expect(applied).toEqual([`workspace.created workspaces:${W2} users:${USER}`, `note.created notes:in-w2 workspaces:${W2}`]);
+    expect((await pending()).map((f) => f.kind)).toEqual(["workspace.created", "note.created"]);
+  });
+
+  it("never marks a fact stuck for outages, however long they last", async () => {
+    const { sink } = sinkFailing(() => true, outage);
+    const delivery = new FactDelivery(ds, sink, logger, { waitMs: 0 });
+    await record([{ kind: "note.deleted", noteId: "patient" }]);
+    for (let i = 0; i < MAX_REJECTIONS * 2; i++) await delivery.drain({ urgent: true });
+    const [row] = await ds.query(`SELECT stuck_at, rejections, attempts FROM permit_outbox`);
+    expect(row).toEqual({ stuck_at: null, rejections: 0, attempts: MAX_REJECTIONS * 2 });
   });
 });

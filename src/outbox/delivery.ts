@@ -1,24 +1,39 @@
 /**
- * Delivers recorded facts to the policy decision point in commit order, across any number of
- * replicas, until it acknowledges each one.
+ * Delivers recorded facts to the policy decision point in commit order per object, across any
+ * number of replicas, until it acknowledges each one.
  *
- * Order: oldest first, in short batches, each in a transaction that holds a
- * transaction-scoped advisory lock. So at any moment at most one replica is delivering, and
- * a fact is sent only once every earlier fact has been acknowledged: a removal can never be
- * overtaken by an addition committed before it, whichever replica recorded either. Id order
- * is commit order for the facts of one object because every transaction that records a fact
- * about an object holds that object's row (workspace row lock, note insert/delete). A failed
- * fact blocks the ones after it until its backoff has passed (docs/decisions.md).
+ * Order: every fact names the objects it concerns (`object_keys`) and those it changes
+ * (`changed_keys`, outbox/facts.ts#objectsOf). A fact is sent only once every earlier fact
+ * that conflicts with it (one of the two changes an object the other concerns) has been
+ * acknowledged, so a removal can never be overtaken by an addition of the same object committed
+ * before it, whichever replica recorded either; facts of other objects go on. Id order is commit
+ * order for the facts of one object because every transaction that records a fact about an
+ * object holds that object's row (workspace row lock, note insert/delete, the user's row).
+ *
+ * One deliverer at a time: delivery runs in short batches, each in a transaction that holds a
+ * transaction-scoped advisory lock. A batch takes, in waves, the pending facts that no earlier
+ * pending fact holds back; they are independent of each other, and each wave sees the
+ * acknowledgements of the one before, so a chain of facts about one object moves in one batch.
+ *
+ * Failures: a fact Permit could not take (unreachable, timed out, 5xx, 429) is retried with
+ * backoff, as long as it takes. One Permit refused (another 4xx) is retried `MAX_REJECTIONS`
+ * times, then it is stuck (`stuck_at`): it is not tried again until an operator retries or skips
+ * it (`npm run permit -- outbox`), and it keeps holding back the facts of its own objects, and
+ * only those (docs/decisions.md).
  *
  * Read-your-writes: a mutation waits, at most `waitMs`, until *its own* facts are
  * acknowledged, whoever delivers them, and says whether they were (`deliver` → true/false).
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { DataSource } from "typeorm";
+import type { DataSource, EntityManager } from "typeorm";
 import type { Logger } from "../common/logger";
 import { factOf, type Fact } from "./facts";
 import type { OutboxFact } from "./outbox.entity";
 
+/**
+ * Applies one fact to the PDP. A failure whose `retryable` is false says the PDP refused this
+ * fact itself; any other failure is taken for the PDP being unreachable or failing.
+ */
 export type FactSink = (fact: Fact) => Promise<void>;
 
 export interface FactDeliveryOptions {
@@ -31,13 +46,42 @@ export interface FactDeliveryOptions {
 /** Key of the advisory lock that makes one replica at a time the deliverer. */
 const DELIVERY_LOCK = 7_311_043;
 const MAX_BACKOFF_MS = 60_000;
+/** Refusals after which a fact is stuck: a refusal seldom goes away by itself, but one may come from a race (a policy being applied). */
+export const MAX_REJECTIONS = 5;
 /** While another replica delivers, how often a waiting mutation looks at its facts. */
 const ACK_POLL_MS = 20;
 /** Acknowledgements of one batch commit together: at most this many facts, or this long after the first. */
 const BATCH_MAX = 100;
 const BATCH_MS = 50;
 
-type Step = "delivered" | "empty" | "busy" | "blocked";
+type Step = "delivered" | "idle" | "busy";
+
+/** What a failed delivery says about the fact: try again later, or the PDP refused it. */
+export type FailureKind = "transient" | "rejected";
+
+export function failureKind(error: unknown): FailureKind {
+  return (error as { retryable?: unknown } | null | undefined)?.retryable === false ? "rejected" : "transient";
+}
+
+/**
+ * The pending facts nothing holds back: no earlier pending fact, stuck ones included, changes an
+ * object they concern or concerns an object they change. $1: urgent (a fact in backoff is due
+ * now); $2: facts not to try again in this drain; $3: how many.
+ */
+const DELIVERABLE = `
+  SELECT f.id, f.kind, f.payload, f.attempts, f.rejections, f.object_keys
+    FROM permit_outbox f
+   WHERE f.delivered_at IS NULL AND f.stuck_at IS NULL
+     AND (f.next_attempt_at <= now() OR $1)
+     AND f.id <> ALL ($2::bigint[])
+     AND NOT EXISTS (
+       SELECT 1 FROM permit_outbox e
+        WHERE e.delivered_at IS NULL AND e.id < f.id
+          AND (e.changed_keys && f.object_keys OR e.object_keys && f.changed_keys))
+   ORDER BY f.id
+   LIMIT $3`;
+
+type Row = Pick<OutboxFact, "id" | "kind" | "payload" | "attempts" | "rejections"> & { object_keys: string[] };
 
 export class FactDelivery {
   private draining: Promise<void> | null = null;
@@ -59,7 +103,8 @@ export class FactDelivery {
 
   /**
    * Waits until the given facts are acknowledged (true), or `waitMs` has passed (false). It
-   * delivers itself whenever no other replica is, so it never waits on an idle outbox.
+   * delivers itself whenever no other replica is, so it never waits on an idle outbox; it does
+   * not wait at all for a fact that is stuck or held back by a stuck one.
    */
   async deliver(factIds: string[]): Promise<boolean> {
     if (factIds.length === 0) return true;
@@ -68,8 +113,9 @@ export class FactDelivery {
     let urgent = true;
     for (;;) {
       await within(this.drain({ urgent }), deadline - Date.now());
-      urgent = false;
       if (await this.acknowledged(factIds)) return true;
+      if (urgent && (await this.heldByStuck(factIds))) return false;
+      urgent = false;
       if (Date.now() >= deadline) return false;
       // Another replica is delivering, or a fact ahead of ours is failing.
       await sleep(ACK_POLL_MS);
@@ -88,7 +134,7 @@ export class FactDelivery {
     await this.draining;
   }
 
-  /** Number of facts not yet acknowledged (the `permit_outbox_pending` metric). */
+  /** Number of facts not yet acknowledged, stuck ones included (the `permit_outbox_pending` metric). */
   async pending(): Promise<number> {
     const [row] = await this.ds.query(`SELECT count(*)::int AS n FROM permit_outbox WHERE delivered_at IS NULL`);
     return row.n as number;
@@ -102,9 +148,18 @@ export class FactDelivery {
     return Number(row.age);
   }
 
+  /** Stuck facts by kind (the `permit_outbox_stuck` metric). */
+  async stuck(): Promise<Map<string, number>> {
+    const rows = (await this.ds.query(
+      `SELECT kind, count(*)::int AS n FROM permit_outbox WHERE delivered_at IS NULL AND stuck_at IS NOT NULL GROUP BY kind`,
+    )) as { kind: string; n: number }[];
+    return new Map(rows.map((r) => [r.kind, r.n]));
+  }
+
   /**
-   * Delivers until the outbox is empty, another replica is delivering, or a fact fails.
-   * Single-flight: a drain requested while one runs makes that one go round once more.
+   * Delivers until nothing deliverable is left or another replica is delivering. Each fact is
+   * tried at most once per drain. Single-flight: a drain requested while one runs makes that
+   * one go round once more.
    */
   drain(options: { urgent?: boolean } = {}): Promise<void> {
     if (options.urgent) this.urgent = true;
@@ -118,7 +173,8 @@ export class FactDelivery {
           this.again = false;
           const urgent = this.urgent;
           this.urgent = false;
-          while ((await this.deliverBatch(urgent)) === "delivered");
+          const failed: string[] = [];
+          while ((await this.deliverBatch(urgent, failed)) === "delivered");
         } while (this.again);
       } catch (error) {
         this.logger.warn({ err: error }, "fact delivery paused; will retry");
@@ -136,57 +192,85 @@ export class FactDelivery {
     return row.n === 0;
   }
 
+  /** True when one of these facts is stuck, or waits directly behind a stuck fact: nobody will deliver it unless an operator acts. */
+  private async heldByStuck(factIds: string[]): Promise<boolean> {
+    const [row] = await this.ds.query(
+      `SELECT EXISTS (
+         SELECT 1 FROM permit_outbox f
+          WHERE f.id = ANY($1::bigint[]) AND f.delivered_at IS NULL
+            AND (f.stuck_at IS NOT NULL OR EXISTS (
+              SELECT 1 FROM permit_outbox s
+               WHERE s.delivered_at IS NULL AND s.stuck_at IS NOT NULL AND s.id < f.id
+                 AND (s.changed_keys && f.object_keys OR s.object_keys && f.changed_keys)))) AS held`,
+      [factIds],
+    );
+    return row.held === true;
+  }
+
   /**
-   * Delivers pending facts oldest first, while this replica holds the delivery lock, for at
-   * most BATCH_MS or BATCH_MAX facts: their acknowledgements commit together, which spares a
-   * commit per fact while keeping the lock hand-over and the acknowledgement delay short.
+   * While this replica holds the delivery lock, delivers waves of the facts nothing holds back,
+   * for at most BATCH_MS or BATCH_MAX facts: their acknowledgements commit together, which
+   * spares a commit per fact while keeping the lock hand-over and the acknowledgement delay
+   * short. `failed` collects the facts that failed in this drain, so none is tried twice.
    */
-  private deliverBatch(urgent: boolean): Promise<Step> {
+  private deliverBatch(urgent: boolean, failed: string[]): Promise<Step> {
     return this.ds.transaction(async (m): Promise<Step> => {
       const [{ locked }] = await m.query(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [DELIVERY_LOCK]);
       if (!locked) return "busy";
-      const rows = (await m.query(
-        `SELECT id, kind, payload, attempts, next_attempt_at <= now() AS due
-           FROM permit_outbox WHERE delivered_at IS NULL ORDER BY id LIMIT $1`,
-        [BATCH_MAX],
-      )) as (Pick<OutboxFact, "id" | "kind" | "payload" | "attempts"> & { due: boolean })[];
-      if (rows.length === 0) return "empty";
       const started = Date.now();
-      const delivered: string[] = [];
-      try {
+      let sent = 0;
+      let delivered = 0;
+      while (sent < BATCH_MAX && Date.now() - started < BATCH_MS) {
+        const rows = (await m.query(DELIVERABLE, [urgent, failed, BATCH_MAX - sent])) as Row[];
+        if (rows.length === 0) break;
+        const acknowledged: string[] = [];
         for (const row of rows) {
-          if (!row.due && !urgent) return "blocked";
+          sent++;
           try {
             await this.sink(factOf(row));
+            acknowledged.push(row.id);
           } catch (error) {
-            const attempts = row.attempts + 1;
-            const backoff = Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(attempts, 12));
-            await m.query(
-              // The wait never exceeds half the time the fact has been waiting: attempts pile up fast
-              // while mutations retry urgently during an outage, and a short outage must not leave
-              // the outbox idle for a minute once the PDP is back.
-              `UPDATE permit_outbox SET attempts = $2, last_error = $3,
-                      next_attempt_at = now() + least(($4 || ' milliseconds')::interval, greatest(interval '1 second', (now() - created_at) / 2))
-                WHERE id = $1`,
-              [row.id, attempts, String((error as Error)?.message ?? error).slice(0, 500), String(backoff)],
-            );
-            // Later facts may concern the same object: none may overtake this one.
-            this.logger.warn({ err: error, fact: row.kind, factId: row.id, attempts }, "fact not delivered; will retry");
-            return "blocked";
+            failed.push(row.id);
+            await this.recordFailure(m, row, error);
           }
-          delivered.push(row.id);
           if (Date.now() - started >= BATCH_MS) break;
         }
-        return "delivered";
-      } finally {
-        if (delivered.length > 0) {
-          await m.query(
-            `UPDATE permit_outbox SET delivered_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = ANY($1::bigint[])`,
-            [delivered],
-          );
+        if (acknowledged.length > 0) {
+          // Seen by the next wave (same transaction): the facts behind these are deliverable now.
+          await m.query(`UPDATE permit_outbox SET delivered_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = ANY($1::bigint[])`, [
+            acknowledged,
+          ]);
+          delivered += acknowledged.length;
         }
       }
+      return delivered > 0 ? "delivered" : "idle";
     });
+  }
+
+  private async recordFailure(m: EntityManager, row: Row, error: unknown): Promise<void> {
+    const attempts = row.attempts + 1;
+    const rejected = failureKind(error) === "rejected";
+    const rejections = row.rejections + (rejected ? 1 : 0);
+    const stuck = rejected && rejections >= MAX_REJECTIONS;
+    const backoff = Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(attempts, 12));
+    const message = String((error as Error)?.message ?? error).slice(0, 500);
+    await m.query(
+      // The wait never exceeds half the time the fact has been waiting: attempts pile up fast
+      // while mutations retry urgently during an outage, and a short outage must not leave
+      // the outbox idle for a minute once the PDP is back.
+      `UPDATE permit_outbox SET attempts = $2, rejections = $3, last_error = $4,
+              next_attempt_at = now() + least(($5 || ' milliseconds')::interval, greatest(interval '1 second', (now() - created_at) / 2)),
+              stuck_at = CASE WHEN $6 THEN now() END
+        WHERE id = $1`,
+      [row.id, attempts, rejections, message, String(backoff), stuck],
+    );
+    const entry = { factId: row.id, fact: row.kind, objects: row.object_keys, attempts, rejections };
+    if (stuck) {
+      // The facts of its objects wait behind it until an operator retries or skips it.
+      this.logger.error({ ...entry, answer: message }, "fact stuck: Permit refused it every time; its objects' facts wait (npm run permit -- outbox)");
+    } else {
+      this.logger.warn({ ...entry, err: error, rejected }, "fact not delivered; will retry");
+    }
   }
 }
 

@@ -68,6 +68,25 @@ it("calls that do not trip it are held back while it is not closed, and never op
   expect(read).not.toHaveBeenCalled();
 });
 
+it("a call that does not trip it may be let through while half-open, without taking the probe's place", async () => {
+  const { b, advance } = breaker();
+  for (let i = 0; i < 3; i++) await expect(b.run("bulk_check", down)).rejects.toBeDefined();
+  const sync = jest.fn(up);
+  await expect(b.run("user_sync", sync, { trips: false, whileHalfOpen: "admit" })).rejects.toMatchObject({ code: "AUTHZ_UNAVAILABLE" });
+  expect(sync).not.toHaveBeenCalled();
+  advance(1000);
+  await expect(b.run("user_sync", sync, { trips: false, whileHalfOpen: "admit" })).resolves.toBe("ok");
+  await expect(b.run("user_sync", down, { trips: false, whileHalfOpen: "admit" })).rejects.toBeDefined();
+  expect(sync).toHaveBeenCalledTimes(1);
+  // Neither its success nor its failure decided anything: the probe is still due.
+  expect(b.state).toBe("half_open");
+  const read = jest.fn(up);
+  await expect(b.run("policy_read", read, { trips: false })).rejects.toMatchObject({ code: "AUTHZ_UNAVAILABLE" });
+  expect(read).not.toHaveBeenCalled();
+  await expect(b.run("bulk_check", up)).resolves.toBe("ok");
+  expect(b.state).toBe("closed");
+});
+
 it("an answer from the PDP that is not an outage (a 4xx) does not count", async () => {
   const { b } = breaker();
   const rejected = () => Promise.reject(Object.assign(new Error("bad request"), { response: { status: 400 } }));

@@ -14,7 +14,10 @@
  * a 4xx answer is the PDP working. The list planner's reads go to Permit's REST API, which in
  * production is another service than the PDP sidecar: they are held back while the circuit
  * is not closed but never open it (`trips: false`), so an API outage alone cannot stop
- * decisions (the plan then widens, and the checks still decide).
+ * decisions (the plan then widens, and the checks still decide). A newcomer's first sync
+ * (a write to that API, `permit/user-sync.ts`) is refused while the circuit is open, but let
+ * through while it is half-open: it comes before the request's decisions, and refusing it
+ * would leave nobody to probe the PDP when every caller is new.
  */
 import { authzUnavailable } from "../common/errors";
 import type { Logger } from "../common/logger";
@@ -55,11 +58,12 @@ export class PdpBreaker {
 
   /**
    * Runs `call` unless the circuit refuses it. `trips: false`: the call is gated like the
-   * others but neither its failure nor its success changes the state.
+   * others but neither its failure nor its success changes the state; `whileHalfOpen: "admit"`
+   * lets such a call through while a probe is due or in flight (refused only while open).
    */
-  async run<T>(endpoint: PdpEndpoint, call: () => Promise<T>, options: { trips?: boolean } = {}): Promise<T> {
+  async run<T>(endpoint: PdpEndpoint, call: () => Promise<T>, options: { trips?: boolean; whileHalfOpen?: "refuse" | "admit" } = {}): Promise<T> {
     const trips = options.trips ?? true;
-    const probe = this.admit(trips);
+    const probe = this.admit(trips, options.whileHalfOpen ?? "refuse");
     if (probe === null) {
       this.options.metrics?.pdpCalls.observe({ endpoint, outcome: "rejected" }, 0);
       this.options.metrics?.pdpErrors.inc({ endpoint, reason: "circuit_open" });
@@ -86,9 +90,11 @@ export class PdpBreaker {
   }
 
   /** null: refused; true: admitted as the half-open probe; false: admitted. */
-  private admit(trips: boolean): boolean | null {
+  private admit(trips: boolean, whileHalfOpen: "refuse" | "admit"): boolean | null {
     if (this.current === "closed") return false;
-    if (!trips || this.probing || this.state !== "half_open") return null;
+    if (this.state !== "half_open") return null;
+    if (!trips) return whileHalfOpen === "admit" ? false : null;
+    if (this.probing) return null;
     this.probing = true;
     this.transition("half_open");
     return true;

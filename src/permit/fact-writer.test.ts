@@ -5,7 +5,10 @@
 import net from "node:net";
 import pino from "pino";
 import type { Permit } from "permitio";
+import { startHttpRelay } from "../../test/support/http-relay";
 import { startPolicyPdp } from "../../test/support/policy-pdp";
+import { startTcpProxy } from "../../test/support/tcp-proxy";
+import { failureKind } from "../outbox/delivery";
 import { Authorizer } from "../authz/authorizer";
 import { createPermitClient } from "./client";
 import { PermitFactError, PermitFacts } from "./fact-writer";
@@ -191,5 +194,55 @@ describe("PermitFactError", () => {
     expect(err).toBeInstanceOf(PermitFactError);
     expect((err as PermitFactError).retryable).toBe(true);
     expect(JSON.stringify(err) + String(err) + JSON.stringify((err as PermitFactError).failure)).not.toContain(API_KEY);
+  });
+
+  it("takes a write that timed out for transient", async () => {
+    const proxy = await startTcpProxy(new URL(pdp.url));
+    proxy.mode = "hang";
+    try {
+      const hanging = createPermitClient({ apiKey: API_KEY, pdpUrl: pdp.url, apiUrl: proxy.url, timeoutMs: 200, restTimeoutMs: 300 }, silent);
+      const started = Date.now();
+      const err = await new PermitFacts({ permit: hanging, tenant: TENANT }).createNote("n-timeout", "u").then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(err).toBeInstanceOf(PermitFactError);
+      expect(failureKind(err)).toBe("transient");
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it.each([
+    [422, "rejected"],
+    [400, "rejected"],
+    [404, "rejected"],
+    [401, "transient"],
+    [403, "transient"],
+    [408, "transient"],
+    [429, "transient"],
+    [500, "transient"],
+    [503, "transient"],
+  ] as const)("takes an answer %i from Permit's API for %s, and delivery agrees", async (status, kind) => {
+    const relay = await startHttpRelay(new URL(pdp.url));
+    try {
+      const viaRelay = createPermitClient({ apiKey: API_KEY, pdpUrl: pdp.url, apiUrl: relay.url, timeoutMs: 500 }, silent);
+      relay.answer = (request) => (request.method === "POST" && request.body.includes("w-refused") ? status : undefined);
+      const err = await new PermitFacts({ permit: viaRelay, tenant: TENANT }).createWorkspace("w-refused", "owner").then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(PermitFactError);
+      expect((err as PermitFactError).status).toBe(status);
+      expect((err as PermitFactError).retryable).toBe(kind === "transient");
+      expect(failureKind(err)).toBe(kind);
+      expect(relay.answered).toHaveLength(1);
+      // The pair: the same client writes what the relay lets through.
+      await new PermitFacts({ permit: viaRelay, tenant: TENANT }).createWorkspace(`w-passed-${status}`, "owner");
+      expect((await permit.api.resourceInstances.get(`workspaces:w-passed-${status}`)).attributes).toEqual({ owner: "owner" });
+    } finally {
+      await relay.close();
+    }
   });
 });

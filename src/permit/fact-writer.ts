@@ -15,7 +15,11 @@ import type { WorkspaceRole } from "../workspaces/workspace-member.entity";
 export class PermitFactError extends Error {
   readonly operation: string;
   readonly status?: number;
-  /** True when Permit was unreachable or failing: retry later. False when it rejected the write. */
+  /**
+   * True when Permit was unreachable or failing, or refused our API key (401, 403: nothing
+   * about this write, and every write would fail alike until the key is fixed): retry later.
+   * False when it rejected the write itself (any other 4xx).
+   */
   readonly retryable: boolean;
   readonly failure: PermitFailure;
   constructor(operation: string, err: unknown) {
@@ -24,7 +28,7 @@ export class PermitFactError extends Error {
     this.name = "PermitFactError";
     this.operation = operation;
     this.status = failure.status;
-    this.retryable = isPermitUnavailable(err);
+    this.retryable = isPermitUnavailable(err) || failure.status === 401 || failure.status === 403;
     this.failure = failure;
   }
 }

@@ -15,12 +15,17 @@
  *
  * Permit is read before the database, and both with fact delivery paused (the caller holds the
  * deliverers' lock), so nothing committed in between is taken for stale.
+ *
+ * With a `scope` (object keys as the outbox names them: `workspaces:W`, `notes:N`, `users:U`),
+ * only the facts that mention one of those objects are compared and repaired, from reads
+ * filtered to them: what `npm run permit -- outbox skip` runs for a skipped fact's objects.
  */
-import type { Permit, RoleAssignmentRead } from "permitio";
+import type { Permit, RoleAssignmentRead, UserRead } from "permitio";
 import type { DataSource } from "typeorm";
 import { NoteAttribute, Relation, Resource, TenantRole, WorkspaceAttribute, workspaceRoleKey } from "../authz/policy";
+import { isUuid } from "../common/validation";
 import type { WorkspaceRole } from "../workspaces/workspace-member.entity";
-import { PAGE_SIZE, tolerating } from "./rest";
+import { listAll, orMissing, PAGE_SIZE, tolerating } from "./rest";
 
 export interface ReconcileOptions {
   permit: Pick<Permit, "api">;
@@ -31,6 +36,8 @@ export interface ReconcileOptions {
   concurrency?: number;
   /** Progress lines (stderr in the CLI). */
   progress?: (line: string) => void;
+  /** Only the facts that mention these objects (`workspaces:W`, `notes:N`, `users:U`); every fact when absent. */
+  scope?: readonly string[];
 }
 
 type Attrs = Record<string, string>;
@@ -130,11 +137,44 @@ export interface ExpectedFacts {
   notes: number;
 }
 
-export async function readExpectedFacts(ds: DataSource): Promise<ExpectedFacts> {
-  const users = (await ds.query(`SELECT id, email, deleted_at IS NOT NULL AS deleted FROM users`)) as { id: string; email: string | null; deleted: boolean }[];
-  const workspaces = (await ds.query(`SELECT id, owner_id FROM workspaces`)) as { id: string; owner_id: string }[];
-  const notes = (await ds.query(`SELECT id, owner_id, workspace_id FROM notes`)) as { id: string; owner_id: string; workspace_id: string | null }[];
-  const members = (await ds.query(`SELECT workspace_id, user_id, role FROM workspace_members`)) as { workspace_id: string; user_id: string; role: WorkspaceRole }[];
+/** The ids of a scope by type; every id (null) without a scope. */
+interface ScopeIds {
+  users: string[] | null;
+  workspaces: string[] | null;
+  notes: string[] | null;
+}
+
+/** A scope's ids by type (only ids the database can hold: any other matches nothing there, and is still read in Permit). */
+function scopeIds(scope: readonly string[] | undefined): ScopeIds {
+  if (!scope) return { users: null, workspaces: null, notes: null };
+  const of = (type: string) => scope.filter((k) => typeOf(k) === type).map((k) => k.slice(type.length + 1));
+  return { users: of("users"), workspaces: of(Resource.workspaces), notes: of(Resource.notes) };
+}
+
+export async function readExpectedFacts(ds: DataSource, scope?: readonly string[]): Promise<ExpectedFacts> {
+  const ids = scopeIds(scope);
+  const all = ids.users === null;
+  const uuids = (list: string[] | null) => (list ?? []).filter(isUuid);
+  const users = (await ds.query(`SELECT id, email, deleted_at IS NOT NULL AS deleted FROM users WHERE $1 OR id = ANY($2::uuid[])`, [all, uuids(ids.users)])) as {
+    id: string;
+    email: string | null;
+    deleted: boolean;
+  }[];
+  const workspaces = (await ds.query(`SELECT id, owner_id FROM workspaces WHERE $1 OR id = ANY($2::uuid[])`, [all, uuids(ids.workspaces)])) as {
+    id: string;
+    owner_id: string;
+  }[];
+  // A note's tuple to its workspace is the note's fact (it is written with the note).
+  const notes = (await ds.query(`SELECT id, owner_id, workspace_id FROM notes WHERE $1 OR id = ANY($2::uuid[])`, [all, uuids(ids.notes)])) as {
+    id: string;
+    owner_id: string;
+    workspace_id: string | null;
+  }[];
+  const members = (await ds.query(`SELECT workspace_id, user_id, role FROM workspace_members WHERE $1 OR workspace_id = ANY($2::uuid[]) OR user_id = ANY($3::uuid[])`, [
+    all,
+    uuids(ids.workspaces),
+    uuids(ids.users),
+  ])) as { workspace_id: string; user_id: string; role: WorkspaceRole }[];
   const instances = new Map<string, Attrs>();
   for (const w of workspaces) instances.set(instanceId(Resource.workspaces, w.id), { [WorkspaceAttribute.owner]: w.owner_id });
   for (const n of notes) {
@@ -155,15 +195,19 @@ export async function readExpectedFacts(ds: DataSource): Promise<ExpectedFacts> 
   };
 }
 
-export async function reconcile(options: ReconcileOptions): Promise<ReconcileReport> {
-  const { permit, ds, tenant, dryRun, progress } = options;
-  const api = permit.api;
-  const concurrency = options.concurrency ?? 16;
-  const started = Date.now();
+type InstanceRead = Awaited<ReturnType<Permit["api"]["resourceInstances"]["list"]>>[number];
+type TupleRead = Awaited<ReturnType<Permit["api"]["relationshipTuples"]["list"]>>[number];
 
-  // ── Permit first, then the database ──────────────────────────────────────────────────
-  progress?.("reading Permit…");
-  const permitUsers = await pages("users", async (page, perPage) => (await api.users.list({ page, perPage })).data, progress);
+/** What Permit holds of the facts reconcile compares, read in full or for a scope's objects only. */
+interface HeldFacts {
+  users: UserRead[];
+  assignments: RoleAssignmentRead[];
+  instances: InstanceRead[];
+  tuples: TupleRead[];
+}
+
+async function readPermit(api: Permit["api"], tenant: string, progress?: (line: string) => void): Promise<HeldFacts> {
+  const users = await pages("users", async (page, perPage) => (await api.users.list({ page, perPage })).data, progress);
   const assignments = (await pages("role assignments", (page, perPage) => api.roleAssignments.list({ tenant, page, perPage }), progress)) as RoleAssignmentRead[];
   const workspaceInstances = await pages("workspaces", (page, perPage) => api.resourceInstances.list({ tenant, resource: Resource.workspaces, page, perPage }), progress);
   const noteInstances = await pages("notes", (page, perPage) => api.resourceInstances.list({ tenant, resource: Resource.notes, page, perPage }), progress);
@@ -172,9 +216,48 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
     (page, perPage) => api.relationshipTuples.list({ tenant, relation: Relation.parent, subjectType: Resource.workspaces, objectType: Resource.notes, page, perPage }),
     progress,
   );
+  return { users, assignments, instances: [...workspaceInstances, ...noteInstances], tuples };
+}
+
+/**
+ * The same facts, for a scope's objects only: each user with their role assignments, each
+ * workspace with the roles on it, each note with its tuple.
+ */
+async function readPermitScoped(api: Permit["api"], tenant: string, ids: ScopeIds): Promise<HeldFacts> {
+  const facts: HeldFacts = { users: [], assignments: [], instances: [], tuples: [] };
+  for (const userId of ids.users ?? []) {
+    const user = await orMissing(() => api.users.get(userId));
+    if (user) facts.users.push(user);
+    facts.assignments.push(...(await listAll((page, perPage) => api.roleAssignments.list({ user: userId, tenant, page, perPage })) as RoleAssignmentRead[]));
+  }
+  for (const workspaceId of ids.workspaces ?? []) {
+    const id = instanceId(Resource.workspaces, workspaceId);
+    const instance = await orMissing(() => api.resourceInstances.get(id));
+    if (instance) facts.instances.push(instance);
+    facts.assignments.push(...(await listAll((page, perPage) => api.roleAssignments.list({ resourceInstance: id, tenant, page, perPage })) as RoleAssignmentRead[]));
+  }
+  for (const noteId of ids.notes ?? []) {
+    const id = instanceId(Resource.notes, noteId);
+    const instance = await orMissing(() => api.resourceInstances.get(id));
+    if (instance) facts.instances.push(instance);
+    facts.tuples.push(...(await listAll((page, perPage) => api.relationshipTuples.list({ object: id, relation: Relation.parent, tenant, page, perPage }))));
+  }
+  return facts;
+}
+
+export async function reconcile(options: ReconcileOptions): Promise<ReconcileReport> {
+  const { permit, ds, tenant, dryRun, progress } = options;
+  const api = permit.api;
+  const concurrency = options.concurrency ?? 16;
+  const started = Date.now();
+
+  // ── Permit first, then the database ──────────────────────────────────────────────────
+  progress?.(options.scope ? `reading Permit for ${options.scope.join(", ")}…` : "reading Permit…");
+  const held = options.scope ? await readPermitScoped(api, tenant, scopeIds(options.scope)) : await readPermit(api, tenant, progress);
+  const { users: permitUsers, assignments, tuples } = held;
 
   progress?.("reading the database…");
-  const expected = await readExpectedFacts(ds);
+  const expected = await readExpectedFacts(ds, options.scope);
   const dbUsers = expected.users;
 
   // ── the diff ─────────────────────────────────────────────────────────────────────────
@@ -204,7 +287,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
 
   const wantInstances = expected.instances;
   const haveInstances = new Map<string, Record<string, unknown> | undefined>();
-  for (const i of [...workspaceInstances, ...noteInstances]) haveInstances.set(instanceId(i.resource, i.key), i.attributes as Record<string, unknown> | undefined);
+  for (const i of held.instances) haveInstances.set(instanceId(i.resource, i.key), i.attributes as Record<string, unknown> | undefined);
   for (const [id, attributes] of wantInstances) {
     if (!haveInstances.has(id)) diff.instancesMissing.push({ id, attributes });
     else if (!sameAttrs(attributes, haveInstances.get(id))) diff.instancesChanged.push({ id, attributes, was: haveInstances.get(id) ?? {} });

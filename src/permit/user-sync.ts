@@ -3,14 +3,17 @@
  * tenant role `user`, exactly once across replicas. A claim on the user's row in PostgreSQL
  * lets one replica sync while the others wait for it; once `users.permit_synced_at` is set,
  * nobody calls the PDP for that user again (so a role removed in Permit stays removed). A
- * failed sync answers AUTHZ_UNAVAILABLE and is tried again on the next request. Who was
- * already seen in this process is remembered by `users/first-sight.ts`, not here.
+ * failed sync answers AUTHZ_UNAVAILABLE and is tried again on the next request. The claim and
+ * the sync go through the PDP circuit breaker: while it is open, a newcomer is refused at once
+ * (no wait for Permit's timeout) and the claim stays free, so their next request, on any replica,
+ * tries again. Who was already seen in this process is remembered by `users/first-sight.ts`.
  */
 import type { DataSource } from "typeorm";
 import { execute } from "../db/sql";
 import { authzUnavailable } from "../common/errors";
 import type { Logger } from "../common/logger";
 import type { Metrics } from "../common/metrics";
+import type { PdpBreaker } from "./breaker";
 import type { PermitFacts } from "./fact-writer";
 
 /** How long a replica may hold the claim before another one may take over. */
@@ -20,28 +23,43 @@ const WAIT_STEP_MS = 50;
 const RECHECK_MS = 60_000;
 const RECHECK_MAX = 10_000;
 
+export interface UserSyncOptions {
+  ds: DataSource;
+  facts: Pick<PermitFacts, "syncUser" | "userExists">;
+  /** The PDP circuit breaker of the process: a newcomer's sync is refused while it is open. */
+  breaker: Pick<PdpBreaker, "run">;
+  logger: Logger;
+  /** How long a request waits for another replica's sync of the same user. */
+  timeoutMs?: number;
+  metrics?: Pick<Metrics, "userSyncs">;
+}
+
 export class UserSync {
-  constructor(
-    private readonly ds: DataSource,
-    private readonly facts: Pick<PermitFacts, "syncUser" | "userExists">,
-    private readonly logger: Logger,
-    private readonly timeoutMs = 5000,
-    private readonly metrics?: Pick<Metrics, "userSyncs">,
-  ) {}
+  private readonly ds: DataSource;
+  private readonly facts: Pick<PermitFacts, "syncUser" | "userExists">;
+  private readonly breaker: Pick<PdpBreaker, "run">;
+  private readonly logger: Logger;
+  private readonly timeoutMs: number;
+  private readonly metrics?: Pick<Metrics, "userSyncs">;
+
+  constructor(options: UserSyncOptions) {
+    this.ds = options.ds;
+    this.facts = options.facts;
+    this.breaker = options.breaker;
+    this.logger = options.logger;
+    this.timeoutMs = options.timeoutMs ?? 5000;
+    this.metrics = options.metrics;
+  }
 
   /** Resolves once the user is known to the PDP; the users row must exist already. */
   async ensure(user: { userId: string; email?: string }): Promise<void> {
     const deadline = Date.now() + this.timeoutMs;
     for (;;) {
-      const claim = await execute(
-        this.ds,
-        `UPDATE users SET permit_sync_claimed_until = now() + ($2 || ' milliseconds')::interval
-          WHERE id = $1 AND permit_synced_at IS NULL
-            AND (permit_sync_claimed_until IS NULL OR permit_sync_claimed_until < now())
-        RETURNING id`,
-        [user.userId, String(CLAIM_MS)],
-      );
-      if (claim.rowCount === 1) return this.syncClaimed(user);
+      // The claim is taken inside the breaker's call, so a refusal leaves it free. A write to
+      // Permit's API, not a decision: it never trips the circuit, and is let through while the
+      // circuit is half-open, since the request's decisions come after it (permit/breaker.ts).
+      const claimed = await this.breaker.run("user_sync", () => this.claimAndSync(user), { trips: false, whileHalfOpen: "admit" });
+      if (claimed) return;
       const [state] = await this.ds.query(`SELECT permit_synced_at FROM users WHERE id = $1`, [user.userId]);
       if (state?.permit_synced_at) return;
       // Another replica holds the claim: wait for it to finish (or for its claim to lapse).
@@ -77,6 +95,21 @@ export class UserSync {
     await this.ds.query(`UPDATE users SET permit_synced_at = NULL WHERE id = $1 AND deleted_at IS NULL`, [user.userId]);
     await this.ensure(user);
     this.rechecked.delete(user.userId);
+    return true;
+  }
+
+  /** False when another replica holds the claim: nothing was sent. */
+  private async claimAndSync(user: { userId: string; email?: string }): Promise<boolean> {
+    const claim = await execute(
+      this.ds,
+      `UPDATE users SET permit_sync_claimed_until = now() + ($2 || ' milliseconds')::interval
+        WHERE id = $1 AND permit_synced_at IS NULL
+          AND (permit_sync_claimed_until IS NULL OR permit_sync_claimed_until < now())
+      RETURNING id`,
+      [user.userId, String(CLAIM_MS)],
+    );
+    if (claim.rowCount !== 1) return false;
+    await this.syncClaimed(user);
     return true;
   }
 

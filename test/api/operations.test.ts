@@ -85,6 +85,34 @@ describe("PDP circuit breaker", () => {
     expect((await api.gql(MeDocument, {}, alice)).errors).toBeUndefined();
   });
 
+  it("refuses a newcomer's first sync at once while the circuit is open, leaving the claim free; their next request syncs them", async () => {
+    proxy.mode = "hang";
+    for (let i = 0; i < 5; i++) expect(codes(await api.gql(MeDocument, {}, alice))).toEqual(["AUTHZ_UNAVAILABLE"]);
+    const email = "newcomer.breaker@example.com";
+    const newcomer = await api.token(email);
+    const started = Date.now();
+    const refused = await api.gql(MeDocument, {}, newcomer);
+    // Sent through the hanging proxy, the sync would have waited for Permit's REST timeout (10 s).
+    expect(Date.now() - started).toBeLessThan(TIMEOUT_MS / 2);
+    expect(codes(refused)).toEqual(["AUTHZ_UNAVAILABLE"]);
+    const syncState = async () =>
+      ((await api.dataSource.query(`SELECT permit_synced_at IS NOT NULL AS synced, permit_sync_claimed_until IS NOT NULL AS claimed FROM users WHERE email = $1`, [email])) as {
+        synced: boolean;
+        claimed: boolean;
+      }[])[0];
+    expect(await syncState()).toEqual({ synced: false, claimed: false });
+    expect(metricValue(await (await api.http("/metrics")).text(), 'pdp_call_errors_total{endpoint="user_sync",reason="circuit_open"} ')).toBeGreaterThan(0);
+
+    proxy.mode = "forward";
+    await sleep(COOLDOWN_MS + 50);
+    // Half-open: the newcomer's own request syncs them, and its decision is the probe that closes the circuit.
+    const me = await api.gql(MeDocument, {}, newcomer);
+    expect(me.errors).toBeUndefined();
+    expect(me.data!.me.roles).toEqual(["user"]);
+    expect(await syncState()).toEqual({ synced: true, claimed: false });
+    expect(await (await api.http("/readyz")).json()).toEqual({ status: "ready", database: "up", pdp: "up" });
+  });
+
   it("exports the metrics an operator needs", async () => {
     await api.gql(NotesWithPermissionsDocument, { first: 5 }, alice);
     const text = await (await api.http("/metrics")).text();
@@ -155,6 +183,64 @@ describe("rate limits and request ids", () => {
     expect(replaced.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
     const fresh = await api.http("/healthz");
     expect(fresh.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe("TRUST_PROXY: who the client is behind a proxy", () => {
+  const anonymous = (api: TestApi, forwardedFor: string) =>
+    api.http("/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-forwarded-for": forwardedFor },
+      body: JSON.stringify({ query: "{ me { id } }" }),
+    });
+  /** The address on the log line of a refused (forged) webhook sent with this X-Forwarded-For. */
+  const loggedAddress = async (api: TestApi, logLines: string[], forwardedFor: string) => {
+    const requestId = `forged-${logLines.length}`;
+    const res = await api.http("/webhooks/hanko", {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-forwarded-for": forwardedFor, "x-request-id": requestId },
+      body: JSON.stringify({ token: "forged" }),
+    });
+    expect(res.status).toBe(401);
+    const lines = logLines.map((l) => JSON.parse(l) as { reqId?: string; ip?: string; msg: string }).filter((l) => l.reqId === requestId);
+    expect(lines.map((l) => l.msg)).toContain("hanko webhook refused");
+    return [...new Set(lines.map((l) => l.ip))];
+  };
+
+  it.each([
+    ["its address", "127.0.0.1"],
+    ["a range holding it", "10.0.0.0/8,127.0.0.0/8"],
+    ["one hop", "1"],
+  ])("from a peer trusted by %s, X-Forwarded-For decides the anonymous bucket and the logged address", async (_name, trusted) => {
+    const logLines: string[] = [];
+    const api = await startTestApi({ RATE_LIMIT_ANON_PER_MINUTE: "3", TRUST_PROXY: trusted, LOG_LEVEL: "info" }, { logLines });
+    try {
+      for (let i = 0; i < 3; i++) expect((await anonymous(api, "203.0.113.7")).status).toBe(200);
+      expect((await anonymous(api, "203.0.113.7")).status).toBe(429);
+      // Another client behind the same proxy has a budget of its own, and so has the proxy itself.
+      expect((await anonymous(api, "198.51.100.2, 203.0.113.8")).status).toBe(200);
+      expect((await api.http("/healthz")).status).toBe(200);
+      expect(await loggedAddress(api, logLines, "203.0.113.9")).toEqual(["203.0.113.9"]);
+    } finally {
+      await api.stop();
+    }
+  });
+
+  it.each([
+    ["unset", {}],
+    ["naming other proxies", { TRUST_PROXY: "10.0.0.0/8,192.0.2.1" }],
+  ])("from an untrusted peer (%s), a spoofed X-Forwarded-For is ignored: every value shares the peer's budget", async (_name, env) => {
+    const logLines: string[] = [];
+    const api = await startTestApi({ RATE_LIMIT_ANON_PER_MINUTE: "3", LOG_LEVEL: "info", ...env }, { logLines });
+    try {
+      expect((await anonymous(api, "203.0.113.1")).status).toBe(200);
+      expect((await anonymous(api, "203.0.113.2")).status).toBe(200);
+      expect((await anonymous(api, "203.0.113.3")).status).toBe(200);
+      expect((await anonymous(api, "203.0.113.4")).status).toBe(429);
+      expect(await loggedAddress(api, logLines, "203.0.113.5")).toEqual(["127.0.0.1"]);
+    } finally {
+      await api.stop();
+    }
   });
 });
 

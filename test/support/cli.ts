@@ -13,15 +13,20 @@ const ROOT = path.resolve(__dirname, "../..");
 
 /** Points the command-line tools at `api`'s database and PDP; answers what puts process.env back. */
 export function pointCommandLineAt(api: TestApi): () => void {
+  return pointCommandLine({ dataDir: api.dataDir, databaseUrl: api.config.databaseUrl!, permit: api.permit });
+}
+
+/** Points the command-line tools at a database and a Permit environment; answers what puts process.env back. */
+export function pointCommandLine(target: { dataDir?: string; databaseUrl: string; permit: { apiKey: string; pdpUrl: string; apiUrl: string } }): () => void {
   const saved = { ...process.env };
   Object.assign(process.env, {
     NODE_ENV: "test",
     LOG_LEVEL: "silent",
-    DATA_DIR: api.dataDir,
-    DATABASE_URL: api.config.databaseUrl!,
-    PERMIT_API_KEY: api.permit.apiKey,
-    PERMIT_PDP_URL: api.permit.pdpUrl,
-    PERMIT_API_URL: api.permit.apiUrl,
+    ...(target.dataDir ? { DATA_DIR: target.dataDir } : {}),
+    DATABASE_URL: target.databaseUrl,
+    PERMIT_API_KEY: target.permit.apiKey,
+    PERMIT_PDP_URL: target.permit.pdpUrl,
+    PERMIT_API_URL: target.permit.apiUrl,
   });
   return () => {
     process.env = saved;

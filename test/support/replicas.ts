@@ -3,7 +3,8 @@
  * PostgreSQL database and one local PDP, as an operator runs replicas. Each replica reaches
  * Permit's REST API (the facts) and the PDP's decision endpoints through TCP proxies of its
  * own, so a test can slow, stall or cut one replica's way to either. Tokens come from a Hanko-shaped issuer whose JWKS this
- * test process serves.
+ * test process serves. With `relayApi`, both replicas' way to Permit's REST API goes on through one
+ * HTTP relay (support/http-relay.ts), which can refuse chosen fact writes as Permit would.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -18,6 +19,7 @@ import { DevHankoIssuer } from "../../src/dev/hanko-issuer";
 import type { LocalPdp } from "@notes/local-pdp";
 import { createTestDatabase } from "./database";
 import { outboxSettled } from "./pdp-state";
+import { startHttpRelay, type HttpRelay } from "./http-relay";
 import { startPolicyPdp } from "./policy-pdp";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy";
 
@@ -49,6 +51,10 @@ export interface ReplicaSet {
   pdp: LocalPdp;
   /** Plays Permit's dashboard: an SDK client straight to the PDP. */
   permit: Permit;
+  /** Between both replicas' API proxies and Permit's REST API, when `relayApi` was asked for. */
+  apiRelay?: HttpRelay;
+  /** The shared database (for command-line tools). */
+  databaseUrl: string;
   permitSettings: { apiKey: string; pdpUrl: string; apiUrl: string };
   /** The shared database, for assertions. */
   sql<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
@@ -70,6 +76,8 @@ export interface ReplicaOptions {
   databaseUrl?: string;
   /** More environment for both replicas. */
   env?: Record<string, string>;
+  /** Put an HTTP relay in front of Permit's REST API (`ReplicaSet.apiRelay`). */
+  relayApi?: boolean;
 }
 
 export async function startReplicas(options: ReplicaOptions = {}): Promise<ReplicaSet> {
@@ -108,8 +116,10 @@ export async function startReplicas(options: ReplicaOptions = {}): Promise<Repli
       PERMIT_TIMEOUT_MS: String(options.permitTimeoutMs ?? 3000),
       ...options.env,
     };
+    const apiRelay = options.relayApi ? await startHttpRelay(new URL(pdp.url)) : undefined;
+    if (apiRelay) cleanups.push(() => apiRelay.close());
     const start = async (name: string) => {
-      const apiProxy = await startTcpProxy(new URL(pdp.url));
+      const apiProxy = await startTcpProxy(new URL(apiRelay?.url ?? pdp.url));
       cleanups.push(() => apiProxy.close());
       const pdpProxy = await startTcpProxy(new URL(pdp.url));
       cleanups.push(() => pdpProxy.close());
@@ -127,6 +137,8 @@ export async function startReplicas(options: ReplicaOptions = {}): Promise<Repli
       b,
       pdp,
       permit,
+      apiRelay,
+      databaseUrl,
       permitSettings: { apiKey, pdpUrl: pdp.url, apiUrl: pdp.url },
       sql,
       token: (email) => issuer.issueSessionToken({ email }),

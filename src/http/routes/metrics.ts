@@ -2,11 +2,14 @@
 import type { FastifyInstance } from "fastify";
 import { Gauge } from "prom-client";
 import type { Metrics } from "../../common/metrics";
+import { FACT_KINDS } from "../../outbox/facts";
 
 export interface OutboxSources {
   outboxPending(): Promise<number>;
   /** Age in seconds of the oldest unacknowledged fact (0 when none). */
   outboxOldestAge(): Promise<number>;
+  /** Stuck facts by kind (absent kinds: none). */
+  outboxStuck(): Promise<Map<string, number>>;
 }
 
 export function registerMetrics(app: FastifyInstance, metrics: Metrics, sources: OutboxSources): void {
@@ -25,6 +28,16 @@ export function registerMetrics(app: FastifyInstance, metrics: Metrics, sources:
     registers,
     async collect() {
       this.set(await sources.outboxOldestAge().catch(() => Number.NaN));
+    },
+  });
+  new Gauge({
+    name: "permit_outbox_stuck",
+    help: "Facts the policy decision point refused too often to be tried again (npm run permit -- outbox), by kind; each holds back the later facts of its objects",
+    labelNames: ["kind"],
+    registers,
+    async collect() {
+      const stuck = await sources.outboxStuck().catch(() => undefined);
+      for (const kind of FACT_KINDS) this.set({ kind }, stuck ? (stuck.get(kind) ?? 0) : Number.NaN);
     },
   });
   app.get("/metrics", async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
