@@ -200,8 +200,8 @@ describe("order per object", () => {
     return { sink, applied, tried };
   };
 
-  it("holds back only the later facts of a failing fact's objects; the others go on", async () => {
-    const { sink, applied } = sinkFailing((f) => f.kind === "note.created" && f.noteId === "a");
+  it("holds back only the later facts of a failing fact's objects; the others go on at the next drain", async () => {
+    const { sink, applied, tried } = sinkFailing((f) => f.kind === "note.created" && f.noteId === "a");
     const delivery = new FactDelivery(ds, sink, logger, { waitMs: 0 });
     await record([
       { kind: "note.created", noteId: "a", ownerId: USER, workspaceId: null },
@@ -210,7 +210,11 @@ describe("order per object", () => {
       { kind: "note.deleted", noteId: "b" },
     ]);
     await delivery.drain();
-    // b's creation and removal were delivered, in order; a's removal did not overtake a's creation.
+    // An outage ends the drain: nothing else was tried.
+    expect(tried).toEqual(["note.created notes:a"]);
+    await delivery.drain();
+    // b's creation and removal were delivered, in order; a's removal did not overtake a's creation (in backoff).
+    expect(tried).toEqual(["note.created notes:a", "note.created notes:b", "note.deleted notes:b"]);
     expect(applied).toEqual(["note.created notes:b", "note.deleted notes:b"]);
     expect(await pending()).toEqual([
       { kind: "note.created", attempts: 1, last_error: "createWorkspace failed: connect ECONNREFUSED" },
@@ -219,9 +223,9 @@ describe("order per object", () => {
   });
 
   it("never lets a removal overtake an earlier fact it depends on, while facts that only rely on the same object pass each other", async () => {
-    // bob's role on W1 cannot be written; his role on W2 only relies on bob too, so it goes;
-    // his deletion changes bob, so it waits for the role on W1.
-    const { sink, applied } = sinkFailing((f) => f.kind === "workspace.role_set" && f.workspaceId === W1);
+    // Permit refuses bob's role on W1 (a refusal concerns that fact only: the drain goes on); his
+    // role on W2 only relies on bob too, so it goes; his deletion changes bob, so it waits for the role on W1.
+    const { sink, applied } = sinkFailing((f) => f.kind === "workspace.role_set" && f.workspaceId === W1, refusal);
     const delivery = new FactDelivery(ds, sink, logger, { waitMs: 0 });
     await record([
       { kind: "workspace.role_set", workspaceId: W1, userId: BOB, role: "EDITOR" as never },

@@ -16,10 +16,11 @@
  * acknowledgements of the one before, so a chain of facts about one object moves in one batch.
  *
  * Failures: a fact Permit could not take (unreachable, timed out, 5xx, 429) is retried with
- * backoff, as long as it takes. One Permit refused (another 4xx) is retried `MAX_REJECTIONS`
- * times, then it is stuck (`stuck_at`): it is not tried again until an operator retries or skips
- * it (`npm run permit -- outbox`), and it keeps holding back the facts of its own objects, and
- * only those (docs/decisions.md).
+ * backoff, as long as it takes, and ends the drain: Permit is failing, not the fact, and the
+ * other facts are tried at the next one. One Permit refused (another 4xx) is retried
+ * `MAX_REJECTIONS` times, then it is stuck (`stuck_at`): it is not tried again until an operator
+ * retries or skips it (`npm run permit -- outbox`), and it keeps holding back the facts of its
+ * own objects, and only those (docs/decisions.md).
  *
  * Read-your-writes: a mutation waits, at most `waitMs`, until *its own* facts are
  * acknowledged, whoever delivers them, and says whether they were (`deliver` → true/false).
@@ -157,8 +158,8 @@ export class FactDelivery {
   }
 
   /**
-   * Delivers until nothing deliverable is left or another replica is delivering. Each fact is
-   * tried at most once per drain. Single-flight: a drain requested while one runs makes that
+   * Delivers until nothing deliverable is left, Permit is unavailable, or another replica is
+   * delivering. Each fact is tried at most once per drain. Single-flight: a drain requested while one runs makes that
    * one go round once more.
    */
   drain(options: { urgent?: boolean } = {}): Promise<void> {
@@ -220,7 +221,8 @@ export class FactDelivery {
       const started = Date.now();
       let sent = 0;
       let delivered = 0;
-      while (sent < BATCH_MAX && Date.now() - started < BATCH_MS) {
+      let unavailable = false;
+      while (!unavailable && sent < BATCH_MAX && Date.now() - started < BATCH_MS) {
         const rows = (await m.query(DELIVERABLE, [urgent, failed, BATCH_MAX - sent])) as Row[];
         if (rows.length === 0) break;
         const acknowledged: string[] = [];
@@ -232,8 +234,11 @@ export class FactDelivery {
           } catch (error) {
             failed.push(row.id);
             await this.recordFailure(m, row, error);
+            // Permit is unreachable or failing, not this fact: trying the others now would only
+            // multiply failed calls (and timeouts). A refusal concerns this fact alone: go on.
+            unavailable = failureKind(error) === "transient";
           }
-          if (Date.now() - started >= BATCH_MS) break;
+          if (unavailable || Date.now() - started >= BATCH_MS) break;
         }
         if (acknowledged.length > 0) {
           // Seen by the next wave (same transaction): the facts behind these are deliverable now.
@@ -243,7 +248,7 @@ export class FactDelivery {
           delivered += acknowledged.length;
         }
       }
-      return delivered > 0 ? "delivered" : "idle";
+      return delivered > 0 && !unavailable ? "delivered" : "idle";
     });
   }
 
