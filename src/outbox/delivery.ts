@@ -12,8 +12,10 @@
  *
  * One deliverer at a time: delivery runs in short batches, each in a transaction that holds a
  * transaction-scoped advisory lock. A batch takes, in waves, the pending facts that no earlier
- * pending fact holds back; they are independent of each other, and each wave sees the
- * acknowledgements of the one before, so a chain of facts about one object moves in one batch.
+ * pending fact holds back, chosen by one statement over the head of the queue (WAVE); they are
+ * independent of each other, and each wave sees the acknowledgements of the one before, so a
+ * chain of facts about one object moves in one batch. Facts held behind a stuck one stay in the
+ * head of the queue; it is read longer to find the facts past them.
  *
  * Failures: a fact Permit could not take (unreachable, timed out, 5xx, 429) is retried with
  * backoff, as long as it takes, and ends the drain: Permit is failing, not the fact, and the
