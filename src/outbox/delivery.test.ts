@@ -272,7 +272,7 @@ describe("order per object", () => {
     return { sink, applied, tried };
   };
 
-  it("holds back only the later facts of a failing fact's objects; the others go on at the next drain", async () => {
+  it("holds back only the later facts of a failing fact's objects; the others go on once Permit is taken for up again", async () => {
     const { sink, applied, tried } = sinkFailing((f) => f.kind === "note.created" && f.noteId === "a");
     const delivery = new FactDelivery(ds, sink, logger, { waitMs: 0 });
     await record([
@@ -282,8 +282,12 @@ describe("order per object", () => {
       { kind: "note.deleted", noteId: "b" },
     ]);
     await delivery.drain();
-    // An outage ends the drain: nothing else was tried.
+    // An outage ends the drain: nothing else was tried, and for a second nothing is sent but by a waiting mutation.
     expect(tried).toEqual(["note.created notes:a"]);
+    await delivery.drain();
+    expect(tried).toEqual(["note.created notes:a"]);
+    await ds.query(`UPDATE permit_outbox SET next_attempt_at = now() + interval '1 hour' WHERE attempts > 0`);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     await delivery.drain();
     // b's creation and removal were delivered, in order; a's removal did not overtake a's creation (in backoff).
     expect(tried).toEqual(["note.created notes:a", "note.created notes:b", "note.deleted notes:b"]);

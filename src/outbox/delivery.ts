@@ -56,6 +56,8 @@ const ACK_POLL_MS = 20;
 /** Acknowledgements of one batch commit together: at most this many facts, or this long after the first. */
 const BATCH_MAX = 100;
 const BATCH_MS = 50;
+/** How long after an outage answer only urgent drains (a mutation waiting for its facts) send anything. */
+const UNAVAILABLE_PAUSE_MS = 1000;
 /** The shortest head of the queue read to choose a wave from. */
 const MIN_HEAD = 2 * BATCH_MAX;
 
@@ -124,6 +126,8 @@ export class FactDelivery {
   private timer: NodeJS.Timeout | null = null;
   /** How much of the queue's head the last wave needed to read. */
   private headLength = MIN_HEAD;
+  /** Until when Permit is taken for unavailable (the last outage answer). */
+  private unavailableUntil = 0;
   private readonly waitMs: number;
   private readonly pollMs: number;
 
@@ -194,8 +198,10 @@ export class FactDelivery {
 
   /**
    * Delivers until nothing deliverable is left, Permit is unavailable, or another replica is
-   * delivering. Each fact is tried at most once per drain. Single-flight: a drain requested while one runs makes that
-   * one go round once more.
+   * delivering. Each fact is tried at most once per drain. After an outage answer, drains that
+   * are not urgent send nothing for UNAVAILABLE_PAUSE_MS: with every fact of its own now, the
+   * queue would otherwise try a fresh one at each drain while Permit is down. Single-flight: a
+   * drain requested while one runs makes that one go round once more.
    */
   drain(options: { urgent?: boolean } = {}): Promise<void> {
     if (options.urgent) this.urgent = true;
@@ -203,22 +209,24 @@ export class FactDelivery {
       this.again = true;
       return this.draining;
     }
-    this.draining = (async () => {
-      try {
-        do {
-          this.again = false;
-          const urgent = this.urgent;
-          this.urgent = false;
-          const failed: string[] = [];
-          while ((await this.deliverBatch(urgent, failed)) === "delivered");
-        } while (this.again);
-      } catch (error) {
-        this.logger.warn({ err: error }, "fact delivery paused; will retry");
-      } finally {
-        this.draining = null;
-      }
-    })();
+    // Cleared in a callback, never synchronously: a round that sends nothing must not clear it before it is set.
+    this.draining = this.rounds().finally(() => (this.draining = null));
     return this.draining;
+  }
+
+  private async rounds(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        const urgent = this.urgent;
+        this.urgent = false;
+        const failed: string[] = [];
+        if (!urgent && Date.now() < this.unavailableUntil) continue;
+        while ((await this.deliverBatch(urgent, failed)) === "delivered");
+      } while (this.again);
+    } catch (error) {
+      this.logger.warn({ err: error }, "fact delivery paused; will retry");
+    }
   }
 
   private async acknowledged(factIds: string[]): Promise<boolean> {
@@ -272,6 +280,7 @@ export class FactDelivery {
             // Permit is unreachable or failing, not this fact: trying the others now would only
             // multiply failed calls (and timeouts). A refusal concerns this fact alone: go on.
             unavailable = failureKind(error) === "transient";
+            if (unavailable) this.unavailableUntil = Date.now() + UNAVAILABLE_PAUSE_MS;
           }
           if (unavailable || Date.now() - started >= BATCH_MS) break;
         }
