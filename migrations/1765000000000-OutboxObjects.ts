@@ -43,13 +43,13 @@ export class OutboxObjects1765000000000 implements MigrationInterface {
         END
         WHERE "delivered_at" IS NULL`);
     await q.query(`ALTER TABLE "permit_outbox" ALTER COLUMN "object_keys" DROP DEFAULT, ALTER COLUMN "changed_keys" DROP DEFAULT`);
-    await q.query(`CREATE INDEX "IDX_permit_outbox_pending_objects" ON "permit_outbox" USING gin ("object_keys") WHERE "delivered_at" IS NULL`);
-    await q.query(`CREATE INDEX "IDX_permit_outbox_pending_changes" ON "permit_outbox" USING gin ("changed_keys") WHERE "delivered_at" IS NULL`);
+    // The deliverer reads the keys from the head of the queue (IDX_permit_outbox_pending); what
+    // looks up the stuck facts (metrics, mutations asking whether theirs waits behind one) reads these.
+    await q.query(`CREATE INDEX "IDX_permit_outbox_stuck" ON "permit_outbox" ("id") WHERE "delivered_at" IS NULL AND "stuck_at" IS NOT NULL`);
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`DROP INDEX "IDX_permit_outbox_pending_changes"`);
-    await q.query(`DROP INDEX "IDX_permit_outbox_pending_objects"`);
+    await q.query(`DROP INDEX "IDX_permit_outbox_stuck"`);
     await q.query(`ALTER TABLE "permit_outbox" DROP COLUMN "stuck_at", DROP COLUMN "rejections", DROP COLUMN "changed_keys", DROP COLUMN "object_keys"`);
   }
 }

@@ -23,7 +23,7 @@ export interface OutboxDeps {
   tenant: string;
 }
 
-const describe = (f: PendingFact) => `#${f.id} ${f.kind} (${f.objects.join(", ")})`;
+const label = (f: PendingFact) => `#${f.id} ${f.kind} (${f.objects.join(", ")})`;
 
 function lines(f: PendingFact): string[] {
   const state = f.stuckAt
@@ -31,7 +31,7 @@ function lines(f: PendingFact): string[] {
     : f.attempts === 0
       ? "pending"
       : `retrying: ${f.attempts} attempt${f.attempts === 1 ? "" : "s"}, next at ${f.nextAttemptAt.toISOString()}`;
-  return [`${describe(f)} recorded ${f.createdAt.toISOString()}: ${state}`, ...(f.lastError ? [`    Permit answered: ${f.lastError}`] : [])];
+  return [`${label(f)} recorded ${f.createdAt.toISOString()}: ${state}`, ...(f.lastError ? [`    Permit answered: ${f.lastError}`] : [])];
 }
 
 function factId(raw: string | undefined): string {
@@ -57,7 +57,7 @@ export async function runOutboxCommand(deps: OutboxDeps, args: string[], flags: 
       const id = factId(raw);
       const fact = await retryFact(deps.ds, id);
       if (!fact) throw new CommandError(`No fact #${id} is pending (it was delivered or skipped, or never recorded).`);
-      io.out(`${describe(fact)} will be tried again at the next delivery (within seconds while the API runs).`);
+      io.out(`${label(fact)} will be tried again at the next delivery (within seconds while the API runs).`);
       return;
     }
     case "skip": {
@@ -74,7 +74,7 @@ export async function runOutboxCommand(deps: OutboxDeps, args: string[], flags: 
         for (const line of diffLines(report.diff)) io.out(line);
         // Removed only once Permit holds the database's state for its objects: a failed repair leaves it stuck.
         await removeFact(deps.ds, id);
-        io.out(`Skipped ${describe(fact)}; ${changeCount(report.diff)} facts repaired for its objects.`);
+        io.out(`Skipped ${label(fact)}; ${changeCount(report.diff)} facts repaired for its objects.`);
       });
       return;
     }

@@ -1,7 +1,8 @@
 /**
  * `npm run permit -- <command>`: grants and inspects what the API never sets itself — tenant
  * roles such as `admin`, and user attributes such as `plan` — in the Permit environment the
- * API uses: PERMIT_* when set, else the running embedded PDP (permit-target.ts).
+ * API uses: PERMIT_* when set, else the running embedded PDP (permit-target.ts); and looks after
+ * the facts on their way there (`outbox`, cli/outbox.ts).
  *
  * Exit codes: 0 done, 1 failed (user unknown, PDP unreachable, rejected), 2 usage.
  */

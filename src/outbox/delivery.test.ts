@@ -3,8 +3,8 @@ import type { DataSource } from "typeorm";
 import { createDataSource } from "../db/data-source";
 import { createLogger } from "../common/logger";
 import { createTestDatabase } from "../../test/support/database";
-import { FactDelivery, MAX_REJECTIONS, failureKind } from "./delivery";
-import { objectsOf, recordFacts, type Fact } from "./facts";
+import { FactDelivery, MAX_REJECTIONS, failureKind, nextWave } from "./delivery";
+import { factOf, objectsOf, recordFacts, type Fact } from "./facts";
 
 let ds: DataSource;
 const logger = createLogger("silent");
@@ -27,6 +27,7 @@ const pending = async () =>
 const W1 = "00000000-0000-4000-8000-0000000000b1";
 const W2 = "00000000-0000-4000-8000-0000000000b2";
 const BOB = "00000000-0000-4000-8000-0000000000bb";
+const CAROL = "00000000-0000-4000-8000-0000000000cc";
 /** A refusal as the fact writers report one (permit/fact-writer.ts#PermitFactError: `retryable` false). */
 const refusal = () => Object.assign(new Error("createWorkspace failed: unprocessable (HTTP 422)"), { retryable: false, status: 422 });
 const outage = () => Object.assign(new Error("createWorkspace failed: connect ECONNREFUSED"), { retryable: true });
@@ -172,6 +173,77 @@ describe("failure kinds", () => {
   });
 });
 
+describe("which facts of the queue's head may go", () => {
+  afterEach(() => ds.query(`DELETE FROM permit_outbox`));
+
+  /** Records the facts; `stuck` and `waiting` (in backoff) pick some of them by position. */
+  const queue = async (facts: Fact[], state: { stuck?: number[]; waiting?: number[] } = {}) => {
+    const ids = await record(facts);
+    await ds.query(`UPDATE permit_outbox SET stuck_at = now() WHERE id = ANY($1::bigint[])`, [(state.stuck ?? []).map((i) => ids[i])]);
+    await ds.query(`UPDATE permit_outbox SET next_attempt_at = now() + interval '1 hour' WHERE id = ANY($1::bigint[])`, [(state.waiting ?? []).map((i) => ids[i])]);
+    return ids;
+  };
+  const wave = async (options: Partial<Parameters<typeof nextWave>[1]> = {}) => {
+    const { read, facts } = await nextWave(ds.manager, { length: 100, urgent: false, failed: [], max: 100, ...options });
+    return { read, facts: facts.map((f) => describeFact(factOf(f))) };
+  };
+
+  it("skips what an earlier pending fact holds back, whether that one is stuck, in backoff or about to go", async () => {
+    await queue(
+      [
+        { kind: "workspace.role_set", workspaceId: W1, userId: BOB, role: "EDITOR" as never },
+        { kind: "note.created", noteId: "in-w1", ownerId: USER, workspaceId: W1 },
+        { kind: "note.created", noteId: "p", ownerId: USER, workspaceId: null },
+        { kind: "note.deleted", noteId: "p" },
+        { kind: "workspace.created", workspaceId: W2, ownerId: USER },
+        { kind: "note.created", noteId: "in-w2", ownerId: USER, workspaceId: W2 },
+        { kind: "workspace.role_set", workspaceId: W2, userId: BOB, role: "VIEWER" as never },
+        { kind: "user.deleted", userId: BOB },
+        { kind: "user.email_set", userId: CAROL, email: "c@example.com" },
+        { kind: "user.email_set", userId: USER, email: "u@example.com" },
+      ],
+      { stuck: [0], waiting: [2] },
+    );
+    // Only W2's creation and carol's email: everything else waits for an earlier fact it conflicts
+    // with (the note in W2 and bob's role there wait for W2's creation, about to go in this wave;
+    // USER's email change waits for it too, since that creation gives USER a role).
+    expect(await wave()).toEqual({ read: 10, facts: [`workspace.created workspaces:${W2} users:${USER}`, `user.email_set users:${CAROL}`] });
+    expect((await wave({ max: 1 })).facts).toEqual([`workspace.created workspaces:${W2} users:${USER}`]);
+    // Urgent: the fact in backoff may go too; the stuck one never does.
+    expect((await wave({ urgent: true })).facts).toEqual([`note.created notes:p`, `workspace.created workspaces:${W2} users:${USER}`, `user.email_set users:${CAROL}`]);
+  });
+
+  it("lets facts that only rely on the same object pass a held one", async () => {
+    const ids = await queue(
+      [
+        { kind: "workspace.role_set", workspaceId: W1, userId: BOB, role: "EDITOR" as never },
+        { kind: "workspace.role_set", workspaceId: W2, userId: BOB, role: "VIEWER" as never },
+        { kind: "note.created", noteId: "a", ownerId: USER, workspaceId: W2 },
+        { kind: "note.created", noteId: "b", ownerId: USER, workspaceId: W2 },
+      ],
+      { stuck: [0] },
+    );
+    expect((await wave()).facts).toEqual([`workspace.role_set workspaces:${W2} users:${BOB}`]);
+    // Once W2's role is acknowledged, both notes only rely on W2: they go together.
+    await ds.query(`UPDATE permit_outbox SET delivered_at = now() WHERE id = $1`, [ids[1]]);
+    expect((await wave()).facts).toEqual([`note.created notes:a workspaces:${W2}`, `note.created notes:b workspaces:${W2}`]);
+    expect((await wave({ failed: [ids[2]!] })).facts).toEqual([`note.created notes:b workspaces:${W2}`]);
+  });
+
+  it("finds nothing in a head that holds only held facts, and says the head was full", async () => {
+    await queue(
+      [
+        { kind: "workspace.created", workspaceId: W1, ownerId: USER },
+        ...Array.from({ length: 5 }, (_, i): Fact => ({ kind: "note.created", noteId: `held-${i}`, ownerId: USER, workspaceId: W1 })),
+        { kind: "note.deleted", noteId: "free" },
+      ],
+      { stuck: [0] },
+    );
+    expect(await wave({ length: 6 })).toEqual({ read: 6, facts: [] });
+    expect(await wave({ length: 24 })).toEqual({ read: 7, facts: ["note.deleted notes:free"] });
+  });
+});
+
 describe("the objects of a fact", () => {
   it("changes its own object and relies on the ones it names", () => {
     expect(objectsOf({ kind: "workspace.created", workspaceId: W1, ownerId: USER })).toEqual({ changes: [`workspaces:${W1}`], reliesOn: [`users:${USER}`] });
@@ -200,7 +272,7 @@ describe("order per object", () => {
     return { sink, applied, tried };
   };
 
-  it("holds back only the later facts of a failing fact's objects; the others go on at the next drain", async () => {
+  it("holds back only the later facts of a failing fact's objects; the others go on once Permit is taken for up again", async () => {
     const { sink, applied, tried } = sinkFailing((f) => f.kind === "note.created" && f.noteId === "a");
     const delivery = new FactDelivery(ds, sink, logger, { waitMs: 0 });
     await record([
@@ -210,8 +282,12 @@ describe("order per object", () => {
       { kind: "note.deleted", noteId: "b" },
     ]);
     await delivery.drain();
-    // An outage ends the drain: nothing else was tried.
+    // An outage ends the drain: nothing else was tried, and for a second nothing is sent but by a waiting mutation.
     expect(tried).toEqual(["note.created notes:a"]);
+    await delivery.drain();
+    expect(tried).toEqual(["note.created notes:a"]);
+    await ds.query(`UPDATE permit_outbox SET next_attempt_at = now() + interval '1 hour' WHERE attempts > 0`);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     await delivery.drain();
     // b's creation and removal were delivered, in order; a's removal did not overtake a's creation (in backoff).
     expect(tried).toEqual(["note.created notes:a", "note.created notes:b", "note.deleted notes:b"]);

@@ -12,8 +12,10 @@
  *
  * One deliverer at a time: delivery runs in short batches, each in a transaction that holds a
  * transaction-scoped advisory lock. A batch takes, in waves, the pending facts that no earlier
- * pending fact holds back; they are independent of each other, and each wave sees the
- * acknowledgements of the one before, so a chain of facts about one object moves in one batch.
+ * pending fact holds back, chosen by one statement over the head of the queue (WAVE); they are
+ * independent of each other, and each wave sees the acknowledgements of the one before, so a
+ * chain of facts about one object moves in one batch. Facts held behind a stuck one stay in the
+ * head of the queue; it is read longer to find the facts past them.
  *
  * Failures: a fact Permit could not take (unreachable, timed out, 5xx, 429) is retried with
  * backoff, as long as it takes, and ends the drain: Permit is failing, not the fact, and the
@@ -54,6 +56,10 @@ const ACK_POLL_MS = 20;
 /** Acknowledgements of one batch commit together: at most this many facts, or this long after the first. */
 const BATCH_MAX = 100;
 const BATCH_MS = 50;
+/** How long after an outage answer only urgent drains (a mutation waiting for its facts) send anything. */
+const UNAVAILABLE_PAUSE_MS = 1000;
+/** The shortest head of the queue read to choose a wave from. */
+const MIN_HEAD = 2 * BATCH_MAX;
 
 type Step = "delivered" | "idle" | "busy";
 
@@ -64,31 +70,64 @@ export function failureKind(error: unknown): FailureKind {
   return (error as { retryable?: unknown } | null | undefined)?.retryable === false ? "rejected" : "transient";
 }
 
-/**
- * The pending facts nothing holds back: no earlier pending fact, stuck ones included, changes an
- * object they concern or concerns an object they change. $1: urgent (a fact in backoff is due
- * now); $2: facts not to try again in this drain; $3: how many.
- */
-const DELIVERABLE = `
-  SELECT f.id, f.kind, f.payload, f.attempts, f.rejections, f.object_keys
-    FROM permit_outbox f
-   WHERE f.delivered_at IS NULL AND f.stuck_at IS NULL
-     AND (f.next_attempt_at <= now() OR $1)
-     AND f.id <> ALL ($2::bigint[])
-     AND NOT EXISTS (
-       SELECT 1 FROM permit_outbox e
-        WHERE e.delivered_at IS NULL AND e.id < f.id
-          AND (e.changed_keys && f.object_keys OR e.object_keys && f.changed_keys))
-   ORDER BY f.id
-   LIMIT $3`;
+/** A fact about to be sent. */
+type Sending = Pick<OutboxFact, "id" | "kind" | "payload" | "attempts" | "rejections"> & { object_keys: string[] };
 
-type Row = Pick<OutboxFact, "id" | "kind" | "payload" | "attempts" | "rejections"> & { object_keys: string[] };
+export interface Wave {
+  /** Pending facts the head of the queue held (at most the length asked for). */
+  read: number;
+  /** Those that may go now, in id order: independent of each other. */
+  facts: Sending[];
+}
+
+/**
+ * One wave: among the `$1` oldest pending facts (the head of the queue, read by one statement,
+ * so one snapshot: a fact that commits late with a lower id is either in it, before the facts it
+ * must precede, or not in it at all), the first `$4` that nothing holds back and that may be sent
+ * now (not stuck, due unless `$2`, not failed in this drain: `$3`).
+ *
+ * Held back: a fact for which an earlier pending fact — stuck, in backoff or about to be sent
+ * alike — changes an object it concerns, or concerns an object it changes. Per object key, the
+ * first fact to change it and the first to concern it say that in one pass: a fact is held on a
+ * key it concerns when an earlier one changes it, and on a key it changes when an earlier one
+ * concerns it (`changed_keys` is a subset of `object_keys`).
+ */
+const WAVE = `
+  WITH head AS (
+    SELECT id, object_keys, changed_keys, stuck_at IS NOT NULL AS stuck, next_attempt_at <= now() AS due
+      FROM permit_outbox WHERE delivered_at IS NULL ORDER BY id LIMIT $1
+  ), keyed AS (
+    SELECT h.id, k.key, k.key = ANY (h.changed_keys) AS changes FROM head h, unnest(h.object_keys) AS k(key)
+  ), firsts AS (
+    SELECT key, min(id) FILTER (WHERE changes) AS first_change, min(id) AS first_any FROM keyed GROUP BY key
+  ), held AS (
+    SELECT x.id FROM keyed x JOIN firsts f USING (key) WHERE f.first_change < x.id OR (x.changes AND f.first_any < x.id)
+  ), free AS (
+    SELECT o.id::text AS id, o.kind, o.payload, o.attempts, o.rejections, o.object_keys
+      FROM head h JOIN permit_outbox o ON o.id = h.id
+     WHERE NOT h.stuck AND (h.due OR $2) AND h.id <> ALL ($3::bigint[]) AND h.id NOT IN (SELECT id FROM held)
+     ORDER BY h.id LIMIT $4
+  )
+  SELECT (SELECT count(*) FROM head)::int AS read, coalesce((SELECT json_agg(free ORDER BY free.id::bigint) FROM free), '[]'::json) AS facts`;
+
+/** The facts of the next wave, from the `length` oldest pending facts (see WAVE). */
+export async function nextWave(
+  db: Pick<EntityManager, "query">,
+  options: { length: number; urgent: boolean; failed: readonly string[]; max: number },
+): Promise<Wave> {
+  const [row] = (await db.query(WAVE, [options.length, options.urgent, options.failed, options.max])) as Wave[];
+  return row!;
+}
 
 export class FactDelivery {
   private draining: Promise<void> | null = null;
   private again = false;
   private urgent = false;
   private timer: NodeJS.Timeout | null = null;
+  /** How much of the queue's head the last wave needed to read. */
+  private headLength = MIN_HEAD;
+  /** Until when Permit is taken for unavailable (the last outage answer). */
+  private unavailableUntil = 0;
   private readonly waitMs: number;
   private readonly pollMs: number;
 
@@ -159,8 +198,10 @@ export class FactDelivery {
 
   /**
    * Delivers until nothing deliverable is left, Permit is unavailable, or another replica is
-   * delivering. Each fact is tried at most once per drain. Single-flight: a drain requested while one runs makes that
-   * one go round once more.
+   * delivering. Each fact is tried at most once per drain. After an outage answer, drains that
+   * are not urgent send nothing for UNAVAILABLE_PAUSE_MS: with every fact of its own now, the
+   * queue would otherwise try a fresh one at each drain while Permit is down. Single-flight: a
+   * drain requested while one runs makes that one go round once more.
    */
   drain(options: { urgent?: boolean } = {}): Promise<void> {
     if (options.urgent) this.urgent = true;
@@ -168,22 +209,24 @@ export class FactDelivery {
       this.again = true;
       return this.draining;
     }
-    this.draining = (async () => {
-      try {
-        do {
-          this.again = false;
-          const urgent = this.urgent;
-          this.urgent = false;
-          const failed: string[] = [];
-          while ((await this.deliverBatch(urgent, failed)) === "delivered");
-        } while (this.again);
-      } catch (error) {
-        this.logger.warn({ err: error }, "fact delivery paused; will retry");
-      } finally {
-        this.draining = null;
-      }
-    })();
+    // Cleared in a callback, never synchronously: a round that sends nothing must not clear it before it is set.
+    this.draining = this.rounds().finally(() => (this.draining = null));
     return this.draining;
+  }
+
+  private async rounds(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        const urgent = this.urgent;
+        this.urgent = false;
+        const failed: string[] = [];
+        if (!urgent && Date.now() < this.unavailableUntil) continue;
+        while ((await this.deliverBatch(urgent, failed)) === "delivered");
+      } while (this.again);
+    } catch (error) {
+      this.logger.warn({ err: error }, "fact delivery paused; will retry");
+    }
   }
 
   private async acknowledged(factIds: string[]): Promise<boolean> {
@@ -223,7 +266,7 @@ export class FactDelivery {
       let delivered = 0;
       let unavailable = false;
       while (!unavailable && sent < BATCH_MAX && Date.now() - started < BATCH_MS) {
-        const rows = (await m.query(DELIVERABLE, [urgent, failed, BATCH_MAX - sent])) as Row[];
+        const rows = await this.wave(m, urgent, failed, BATCH_MAX - sent);
         if (rows.length === 0) break;
         const acknowledged: string[] = [];
         for (const row of rows) {
@@ -237,6 +280,7 @@ export class FactDelivery {
             // Permit is unreachable or failing, not this fact: trying the others now would only
             // multiply failed calls (and timeouts). A refusal concerns this fact alone: go on.
             unavailable = failureKind(error) === "transient";
+            if (unavailable) this.unavailableUntil = Date.now() + UNAVAILABLE_PAUSE_MS;
           }
           if (unavailable || Date.now() - started >= BATCH_MS) break;
         }
@@ -252,7 +296,22 @@ export class FactDelivery {
     });
   }
 
-  private async recordFailure(m: EntityManager, row: Row, error: unknown): Promise<void> {
+  /**
+   * Up to `max` facts nothing holds back, from a head of the queue long enough to hold them: it
+   * grows while the facts read so far are held back (behind a stuck fact, say) and more are
+   * pending, and the next wave starts from the length that sufficed.
+   */
+  private async wave(m: EntityManager, urgent: boolean, failed: readonly string[], max: number): Promise<Sending[]> {
+    for (let length = this.headLength; ; length *= 4) {
+      const { read, facts } = await nextWave(m, { length, urgent, failed, max });
+      if (facts.length === max || read < length) {
+        this.headLength = Math.max(MIN_HEAD, Math.min(length, 2 * read));
+        return facts;
+      }
+    }
+  }
+
+  private async recordFailure(m: EntityManager, row: Sending, error: unknown): Promise<void> {
     const attempts = row.attempts + 1;
     const rejected = failureKind(error) === "rejected";
     const rejections = row.rejections + (rejected ? 1 : 0);

@@ -6,9 +6,7 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 
  * acknowledges, or until it has refused one so often that it is stuck (outbox/delivery.ts).
  */
 @Index("IDX_permit_outbox_pending", ["id"], { where: `"delivered_at" IS NULL` })
-// GIN indexes of the pending facts' keys (created by the migration; TypeORM cannot declare GIN).
-@Index("IDX_permit_outbox_pending_objects", { synchronize: false })
-@Index("IDX_permit_outbox_pending_changes", { synchronize: false })
+@Index("IDX_permit_outbox_stuck", ["id"], { where: `"delivered_at" IS NULL AND "stuck_at" IS NOT NULL` })
 @Entity({ name: "permit_outbox" })
 export class OutboxFact {
   @PrimaryGeneratedColumn({ type: "bigint" })
