@@ -41,15 +41,13 @@ describe("fact delivery (transactional outbox)", () => {
   it("keeps facts through a PDP outage and delivers them in order afterwards", async () => {
     let up = false;
     const applied: string[] = [];
-    const delivery = new FactDelivery(
-      ds,
-      async (fact) => {
-        if (!up) throw new Error("PDP unreachable");
-        applied.push(noteKey(fact));
-      },
-      logger,
-      { waitMs: 100 },
-    );
+    const sink = async (fact: Fact) => {
+      if (!up) throw new Error("PDP unreachable");
+      applied.push(noteKey(fact));
+    };
+    const delivery = new FactDelivery(ds, sink, logger, { waitMs: 100 });
+    // The same replica waiting as a mutation does by default (OUTBOX_WAIT_MS): three facts in a row take more than 100 ms on a loaded machine.
+    const patient = new FactDelivery(ds, sink, logger, { waitMs: 3000 });
     const ids = await record([
       { kind: "workspace.created", workspaceId: USER, ownerId: USER },
       { kind: "note.created", noteId: "n1", ownerId: USER, workspaceId: USER },
@@ -65,8 +63,10 @@ describe("fact delivery (transactional outbox)", () => {
     expect(applied).toEqual([]);
 
     up = true;
-    // A waiting mutation retries a fact in backoff at once.
-    expect(await delivery.deliver(ids)).toBe(true);
+    // A waiting mutation retries a fact in backoff at once (its backoff has not passed yet).
+    const [{ waiting }] = await ds.query(`SELECT next_attempt_at > now() AS waiting FROM permit_outbox WHERE id = $1`, [ids[0]]);
+    expect(waiting).toBe(true);
+    expect(await patient.deliver(ids)).toBe(true);
     expect(applied).toEqual(["workspace.created", "note.created:n1", "note.deleted:n1"]);
     expect(await pending()).toEqual([]);
     expect(await delivery.pending()).toBe(0);
