@@ -28,7 +28,7 @@ import { createFactSink } from "../src/permit/fact-sink";
 import { PermitFacts } from "../src/permit/fact-writer";
 import { startHttpRelay } from "../test/support/http-relay";
 import { startPolicyPdp } from "../test/support/policy-pdp";
-import { median, startPostgres } from "./api-support";
+import { median, runBench, startPostgres } from "./api-support";
 
 const BACKLOG = 1000;
 const HELD_FEW = 10;
@@ -120,10 +120,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main, 15 * 60_000);

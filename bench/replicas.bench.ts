@@ -14,7 +14,7 @@ import "reflect-metadata";
 import { randomUUID } from "node:crypto";
 import { PermitFacts } from "../src/permit/fact-writer";
 import { startReplicas, type ReplicaSet } from "../test/support/replicas";
-import { percentile, startPostgres } from "./api-support";
+import { percentile, runBench, startPostgres } from "./api-support";
 
 const SHARES = 30;
 const BACKLOG = 2000;
@@ -101,10 +101,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main, 15 * 60_000);
