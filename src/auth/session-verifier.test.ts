@@ -153,6 +153,41 @@ describe("createSessionVerifier: local verification", () => {
     expect(hanko.jwksRequests - before).toBe(1);
   });
 
+  it("verifies a token's signature once, then takes it again for at most 60 s while it is unexpired", async () => {
+    let now = Date.now();
+    const clocked = verifier({ clock: () => now });
+    const token = await sign(sessionClaims({ iat: Math.floor(now / 1000), exp: Math.floor(now / 1000) + 3600 }));
+    const signatures = jest.spyOn(crypto.subtle, "verify");
+    try {
+      const first = await clocked.verify(token);
+      const second = await clocked.verify(token);
+      expect(second).toEqual(first);
+      // Each caller gets its own object: nothing a request does to its principal reaches the next.
+      expect(second).not.toBe(first);
+      expect(signatures).toHaveBeenCalledTimes(1);
+      // Another token is verified on its own.
+      await clocked.verify(await sign(sessionClaims()));
+      expect(signatures).toHaveBeenCalledTimes(2);
+      now += 61_000;
+      await clocked.verify(token);
+      expect(signatures).toHaveBeenCalledTimes(3);
+    } finally {
+      signatures.mockRestore();
+    }
+  });
+
+  it("refuses a token that verified earlier once it expires (exp + tolerance)", async () => {
+    let now = Date.now();
+    const clocked = verifier({ clock: () => now });
+    const exp = Math.floor(now / 1000) + 20;
+    const token = await sign(sessionClaims({ iat: exp - 3600, exp }));
+    await expect(clocked.verify(token)).resolves.toBeDefined();
+    now = (exp + 29) * 1000;
+    await expect(clocked.verify(token)).resolves.toBeDefined();
+    now = (exp + 31) * 1000;
+    expect(await reasonOf(clocked.verify(token))).toBe("token_expired");
+  });
+
   it("rejects an expired token", async () => {
     const iat = nowSec() - 7200;
     expect(await reasonOf(v().verify(await sign(sessionClaims({ iat, exp: nowSec() - 31 }))))).toBe("token_expired");

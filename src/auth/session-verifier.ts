@@ -123,8 +123,11 @@ const DEFAULT_SESSION_CACHE_TTL_MS = 30_000;
 const DEFAULT_SESSION_CHECK_TIMEOUT_MS = 5_000;
 /** Real Hanko tokens are ~1 KiB; anything far larger is not worth parsing. */
 const MAX_TOKEN_LENGTH = 16 * 1024;
-/** Bounds memory for the per-session cache; expired entries are swept before evicting live ones. */
+/** Bound memory for the per-session and verified-token caches. */
 const MAX_CACHED_SESSIONS = 10_000;
+const MAX_CACHED_TOKENS = 10_000;
+/** How long a verified token is taken without verifying its signature again (never past its exp). */
+const VERIFIED_TOKEN_TTL_MS = 60_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The UNAUTHENTICATED error of a reason, with its message: the verifier's, and first sight's for a deleted user. */
@@ -156,6 +159,10 @@ export function createSessionVerifier(opts: SessionVerifierOptions): SessionVeri
   };
 
   const sessionCheck = opts.sessionCheck ? createSessionCheck(opts.sessionCheck, fetchImpl, clock) : undefined;
+  // A token that verified is taken again without its RSA verification while it is unexpired,
+  // for at most VERIFIED_TOKEN_TTL_MS: no longer than jose itself keeps a key that Hanko's JWKS
+  // dropped. Revocation is not local (the session check below, and first sight for deleted users).
+  const verified = new ExpiringCache<{ principal: Principal; exp: number }>(MAX_CACHED_TOKENS, clock);
 
   async function verifySignedClaims(token: string, requiredClaims: string[]): Promise<JWTPayload> {
     if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
@@ -204,7 +211,14 @@ export function createSessionVerifier(opts: SessionVerifierOptions): SessionVeri
   return {
     clockToleranceSec,
     async verify(token: string, options: VerifyOptions = {}): Promise<Principal> {
-      const { principal, exp } = await verifyLocally(token);
+      let local = verified.get(token);
+      if (!local) {
+        local = await verifyLocally(token);
+        // Accepted until exp + tolerance, as jose would: past it, verification runs and says token_expired.
+        verified.set(token, local, Math.min(clock() + VERIFIED_TOKEN_TTL_MS, (local.exp + clockToleranceSec) * 1000));
+      }
+      const { exp } = local;
+      const principal = { ...local.principal };
       if (sessionCheck && !(await sessionCheck(token, principal.sessionId, exp, options.fresh ?? false))) {
         throw authFailure("session_revoked");
       }
@@ -268,9 +282,37 @@ function translateJoseError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
-interface CachedAnswer {
-  valid: boolean;
-  expiresAt: number;
+/** A bounded map whose entries end at their own time; expired entries are swept before live ones are evicted (oldest first). */
+class ExpiringCache<V> {
+  private readonly entries = new Map<string, { value: V; expiresAt: number }>();
+
+  constructor(
+    private readonly max: number,
+    private readonly clock: () => number,
+  ) {}
+
+  get(key: string): V | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt > this.clock()) return entry.value;
+    this.entries.delete(key);
+    return undefined;
+  }
+
+  set(key: string, value: V, expiresAt: number): void {
+    const now = this.clock();
+    if (expiresAt <= now) return;
+    if (this.entries.size >= this.max) {
+      for (const [k, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(k);
+      // Still full: drop the oldest insertions (a Map iterates in insertion order).
+      for (const k of this.entries.keys()) {
+        if (this.entries.size < this.max) break;
+        this.entries.delete(k);
+      }
+    }
+    this.entries.delete(key);
+    this.entries.set(key, { value, expiresAt });
+  }
 }
 
 /**
@@ -286,7 +328,7 @@ function createSessionCheck(
   const ttlMs = options.cacheTtlMs ?? DEFAULT_SESSION_CACHE_TTL_MS;
   const timeoutMs = options.timeoutMs ?? DEFAULT_SESSION_CHECK_TIMEOUT_MS;
   if (!Number.isFinite(ttlMs) || ttlMs < 0) throw new RangeError("sessionCheck.cacheTtlMs must be >= 0");
-  const cache = new Map<string, CachedAnswer>();
+  const cache = new ExpiringCache<boolean>(MAX_CACHED_SESSIONS, clock);
   const inFlight = new Map<string, Promise<boolean>>();
 
   async function ask(token: string): Promise<boolean> {
@@ -319,34 +361,15 @@ function createSessionCheck(
     return isValid;
   }
 
-  function remember(sessionId: string, valid: boolean, exp: number): void {
-    const now = clock();
-    // A "valid" answer must not outlive the token that earned it.
-    const expiresAt = Math.min(now + ttlMs, exp * 1000);
-    if (expiresAt <= now) return;
-    if (cache.size >= MAX_CACHED_SESSIONS) {
-      for (const [key, entry] of cache) if (entry.expiresAt <= now) cache.delete(key);
-      // Still full: drop the oldest insertions (Map iterates in insertion order).
-      for (const key of cache.keys()) {
-        if (cache.size < MAX_CACHED_SESSIONS) break;
-        cache.delete(key);
-      }
-    }
-    cache.delete(sessionId);
-    cache.set(sessionId, { valid, expiresAt });
-  }
-
   return async (token, sessionId, exp, fresh) => {
-    const cached = cache.get(sessionId);
-    if (cached && !fresh) {
-      if (cached.expiresAt > clock()) return cached.valid;
-      cache.delete(sessionId);
-    }
+    const cached = fresh ? undefined : cache.get(sessionId);
+    if (cached !== undefined) return cached;
     let pending = inFlight.get(sessionId);
     if (!pending) {
       pending = ask(token)
         .then((valid) => {
-          remember(sessionId, valid, exp);
+          // A "valid" answer must not outlive the token that earned it.
+          cache.set(sessionId, valid, Math.min(clock() + ttlMs, exp * 1000));
           return valid;
         })
         .finally(() => inFlight.delete(sessionId));

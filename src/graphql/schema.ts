@@ -14,7 +14,7 @@ import type { RequestContext } from "./context";
 import { NoteChangesResolver } from "../changes/note-changes.resolver";
 import { NoteEventsResolver } from "../live/note-events.resolver";
 import { NoteResolver } from "../notes/note.resolver";
-import { UserResolver } from "../users/user.resolver";
+import { UserFieldsResolver, UserResolver } from "../users/user.resolver";
 import { WorkspaceMemberResolver, WorkspaceResolver } from "../workspaces/workspace.resolver";
 
 /** Subscriptions bring their own `subscribe` stream; type-graphql's topics are not used. */
@@ -29,7 +29,7 @@ const noTopics: PubSub = {
 
 export function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [UserResolver, NoteResolver, WorkspaceResolver, WorkspaceMemberResolver, NoteChangesResolver, NoteEventsResolver],
+    resolvers: [UserResolver, UserFieldsResolver, NoteResolver, WorkspaceResolver, WorkspaceMemberResolver, NoteChangesResolver, NoteEventsResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
     pubSub: noTopics,
     // Input rules live in the services (common/validation.ts), one place for each rule.

@@ -70,9 +70,8 @@ export class NoteResolver {
   }
 
   @FieldResolver(() => UserType)
-  async owner(@Root() note: Note, @Ctx() ctx: RequestContext): Promise<UserType> {
-    const user = await ctx.loaders.user.load(note.ownerId);
-    return { id: note.ownerId, email: user?.email ?? null };
+  owner(@Root() note: Note): UserType {
+    return { id: note.ownerId };
   }
 
   @FieldResolver(() => WorkspaceType, {

@@ -106,10 +106,20 @@ export class NoteService {
     const scope = { viewer: args.viewer, list: `notes:${args.workspaceId ?? ""}` };
     let position: Position | null = args.after === undefined || args.after === null ? null : this.cursors.decode(args.after, scope);
     const edges: NotePage["edges"] = [];
-    const finish = (hasNextPage: boolean): NotePage => ({
-      edges,
-      pageInfo: { hasNextPage, endCursor: position ? this.cursors.encode(position, scope) : null },
-    });
+    const finish = (hasNextPage: boolean): NotePage => {
+      const end = position;
+      const cursors = this.cursors;
+      return {
+        edges,
+        // Sealed only when a client selects it, like the edges' cursors.
+        pageInfo: {
+          hasNextPage,
+          get endCursor() {
+            return end ? cursors.encode(end, scope) : null;
+          },
+        },
+      };
+    };
     const scan = await this.notes.scanner(access.candidates);
     let batchSize = first + 1;
     for (;;) {

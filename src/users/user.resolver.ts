@@ -1,7 +1,7 @@
-import { Ctx, Query, Resolver } from "type-graphql";
+import { Ctx, FieldResolver, Query, Resolver, Root } from "type-graphql";
 import { requireCaller } from "../authz/context";
 import type { RequestContext } from "../graphql/context";
-import { ViewerType } from "./user.types";
+import { UserType, ViewerType } from "./user.types";
 
 @Resolver(() => ViewerType)
 export class UserResolver {
@@ -9,5 +9,14 @@ export class UserResolver {
   async me(@Ctx() ctx: RequestContext): Promise<ViewerType> {
     const { principal } = requireCaller(ctx);
     return { id: principal.userId, email: principal.email ?? null, roles: await ctx.tenantRoles() };
+  }
+}
+
+@Resolver(() => UserType)
+export class UserFieldsResolver {
+  /** Read (batched per request) only when a client asks: most lists select the owner's id alone. */
+  @FieldResolver(() => String, { nullable: true })
+  async email(@Root() user: UserType, @Ctx() ctx: RequestContext): Promise<string | null> {
+    return (await ctx.loaders.user.load(user.id))?.email ?? null;
   }
 }

@@ -12,11 +12,9 @@ export class ViewerType {
   roles!: string[];
 }
 
+/** Another user, as a note's owner or a workspace's member: the id at once, the email (UserResolver) only when selected. */
 @ObjectType("User")
 export class UserType {
   @Field(() => ID)
   id!: string;
-
-  @Field(() => String, { nullable: true })
-  email?: string | null;
 }

@@ -78,8 +78,7 @@ export class WorkspaceResolver {
 @Resolver(() => WorkspaceMemberType)
 export class WorkspaceMemberResolver {
   @FieldResolver(() => UserType)
-  async user(@Root() member: WorkspaceMember, @Ctx() ctx: RequestContext): Promise<UserType> {
-    const user = await ctx.loaders.user.load(member.userId);
-    return { id: member.userId, email: user?.email ?? null };
+  user(@Root() member: WorkspaceMember): UserType {
+    return { id: member.userId };
   }
 }

@@ -8,6 +8,7 @@
 import type { Permit } from "permitio";
 import { CreateNoteDocument, CreateWorkspaceDocument, DeleteNoteDocument, MeDocument, NoteChangesDocument, NoteChangesHeadDocument, ShareWorkspaceDocument, UnshareWorkspaceDocument, UpdateNoteDocument } from "../generated/graphql";
 import { dataOf, type TestApi } from "../support/api";
+import { untilChangesReadable } from "../support/database";
 import { decisionCalls, pdpStats, permitAdmin, resetPdpStats } from "../support/permit";
 import { startApiBehindProxy, type ApiBehindProxy } from "../support/policy-pdp";
 
@@ -41,7 +42,10 @@ const pdp = () => ({ apiKey: API_KEY, pdpUrl: setup.pdp.url });
 const head = async (name: string) => dataOf(await api.gql(NoteChangesHeadDocument, {}, tokens[name])).noteChangesHead;
 const heads = async (...names: string[]) => Object.fromEntries(await Promise.all(names.map(async (n) => [n, await head(n)] as const)));
 const createNote = async (name: string, title: string, inWorkspace?: string) => dataOf(await api.gql(CreateNoteDocument, { input: { title, workspaceId: inWorkspace } }, tokens[name])).createNote;
-const changes = async (name: string, after: string, first?: number) => dataOf(await api.gql(NoteChangesDocument, { after, first }, tokens[name])).noteChanges;
+const changes = async (name: string, after: string, first?: number) => {
+  await untilChangesReadable(api.dataSource);
+  return dataOf(await api.gql(NoteChangesDocument, { after, first }, tokens[name])).noteChanges;
+};
 const seen = async (name: string, after: string) => (await changes(name, after)).changes.map((c) => [c.kind, c.noteId ?? c.workspaceId]);
 
 describe("under the default policy (the tenant role `user` reads every note)", () => {
