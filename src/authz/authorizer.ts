@@ -45,6 +45,8 @@ export interface AuthorizerOptions {
 }
 
 interface Check {
+  /** checkCacheKey(action, resource). */
+  key: string;
   action: string;
   resource: AuthzResource;
 }
@@ -189,8 +191,11 @@ export const DEFAULT_MAX_BATCH_SIZE = 1000;
  * JSON identifies them; sorting keys on every check cost more than the rest of the key.
  */
 export function checkCacheKey(action: string, resource: AuthzResource): string {
-  return `${action}\u0000${resource.type}\u0000${resource.key ?? ""}\u0000${resource.key === undefined ? "-" : "+"}${resource.attributes === undefined ? "" : JSON.stringify(resource.attributes)}`;
+  return `${action}\u0000${resourceCacheKey(resource)}`;
 }
+
+const resourceCacheKey = (resource: AuthzResource): string =>
+  `${resource.type}\u0000${resource.key ?? ""}\u0000${resource.key === undefined ? "-" : "+"}${resource.attributes === undefined ? "" : JSON.stringify(resource.attributes)}`;
 
 export class Authorizer {
   private readonly permit: Pick<Permit, "bulkCheck">;
@@ -201,6 +206,12 @@ export class Authorizer {
   private readonly metrics?: Pick<Metrics, "decisions">;
   private readonly explain?: (decision: AuthzDecision) => Promise<unknown>;
   private sent = 0;
+  /**
+   * The resource part of each resource's check keys: `viewerCan` and a page's prefetch ask
+   * several actions of one resource object, whose attributes are then serialized once.
+   * Resources are built fresh from stored entities (resources.ts) and never changed after.
+   */
+  private readonly resourceKeys = new WeakMap<AuthzResource, string>();
 
   constructor(options: AuthorizerOptions) {
     this.metrics = options.metrics;
@@ -211,7 +222,7 @@ export class Authorizer {
     this.explain = options.explain;
     this.loader = new DataLoader<Check, AuthzDecision, string>((checks) => this.decideBatch(checks), {
       cache: true,
-      cacheKeyFn: (c) => checkCacheKey(c.action, c.resource),
+      cacheKeyFn: (c) => c.key,
       maxBatchSize: options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE,
       // setImmediate rather than DataLoader's default (a nextTick after the current promise
       // jobs): rules reach `can` after different numbers of awaits (loading the entity first,
@@ -230,7 +241,9 @@ export class Authorizer {
 
   /** The decision itself, for a rule that may refuse on it (see `refuse`). Same batching and memo as `can`. */
   decide(action: string, resource: AuthzResource): Promise<AuthzDecision> {
-    return this.loader.load({ action, resource: { type: resource.type, key: resource.key, attributes: resource.attributes } });
+    let resourceKey = this.resourceKeys.get(resource);
+    if (resourceKey === undefined) this.resourceKeys.set(resource, (resourceKey = resourceCacheKey(resource)));
+    return this.loader.load({ key: `${action}\u0000${resourceKey}`, action, resource });
   }
 
   /**

@@ -9,10 +9,17 @@ import type { GraphQLResolveInfo } from "graphql";
 import { requestedSubfields } from "../common/selection";
 import { NoteAttribute, Resource, WorkspaceAction, WorkspaceAttribute } from "./policy";
 
+/** One descriptor per note object: a page's list filter and its `viewerCan` ask about the same note many times. */
+const noteResources = new WeakMap<object, AuthzResource>();
+
 export function noteResource(note: Pick<Note, "id" | "ownerId" | "workspaceId">): AuthzResource {
-  const attributes: Record<string, unknown> = { [NoteAttribute.owner]: note.ownerId };
-  if (note.workspaceId) attributes[NoteAttribute.workspace] = note.workspaceId;
-  return { type: Resource.notes, key: note.id, attributes };
+  let resource = noteResources.get(note);
+  if (!resource) {
+    const attributes: Record<string, unknown> = { [NoteAttribute.owner]: note.ownerId };
+    if (note.workspaceId) attributes[NoteAttribute.workspace] = note.workspaceId;
+    noteResources.set(note, (resource = { type: Resource.notes, key: note.id, attributes }));
+  }
+  return resource;
 }
 
 /** A note about to be created: no key yet, owned by the caller. */

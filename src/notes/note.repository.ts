@@ -1,5 +1,5 @@
 import type { PlanCondition } from "@notes/local-pdp";
-import type { DataSource, EntityManager, SelectQueryBuilder } from "typeorm";
+import type { DataSource, EntityManager } from "typeorm";
 import { NoteAttribute, Relation, Resource, workspaceRoleFromKey } from "../authz/policy";
 import type { WorkspaceRole } from "../workspaces/workspace-member.entity";
 import type { Position } from "../common/cursor";
@@ -44,17 +44,21 @@ export class NoteRepository {
       candidates.kind === "where"
         ? ((await this.ds.query(`SELECT workspace_id, role FROM workspace_members WHERE user_id = $1`, [candidates.userId])) as Membership[])
         : [];
-    return (position, limit, workspaceId) => {
-      const qb = this.ds.getRepository(Note).createQueryBuilder("n");
-      const window = (a: string) =>
-        [
-          ...(workspaceId === null ? [] : [`${a}.workspace_id = :workspaceId`]),
-          ...(position === null ? [] : [`(${a}.created_at, ${a}.id) < (:createdAt, :id)`]),
-        ].join(" AND ");
-      qb.setParameters({ workspaceId, ...(position === null ? {} : { createdAt: position.createdAt, id: position.id }) });
-      if (window("n")) qb.andWhere(window("n"));
-      if (candidates.kind === "where") restrictToPlan(qb, candidates, memberships, { window, limit });
-      return readNotes(qb.orderBy("n.created_at", "DESC").addOrderBy("n.id", "DESC").limit(limit));
+    const restriction = candidates.kind === "where" ? planRestriction(candidates, memberships) : undefined;
+    return async (position, limit, workspaceId) => {
+      const window = (a: string) => [
+        ...(workspaceId === null ? [] : [`${a}.workspace_id = :workspaceId`]),
+        ...(position === null ? [] : [`(${a}.created_at, ${a}.id) < (:createdAt, :id)`]),
+      ];
+      const where = [...window("n"), ...(restriction ? [restriction.sql((a) => window(a).join(" AND "))] : [])];
+      const params = { ...restriction?.params, workspaceId, limit, ...(position === null ? {} : { createdAt: position.createdAt, id: position.id }) };
+      // Written as SQL, not through a query builder: a page's scan runs on every list request,
+      // and building it was a visible share of a page's CPU. TypeORM still binds the parameters.
+      const [sql, values] = this.ds.driver.escapeQueryWithParameters(
+        `SELECT ${NOTE_COLUMNS} FROM notes n${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY n.created_at DESC, n.id DESC LIMIT :limit`,
+        params,
+      );
+      return ((await this.ds.query(sql, values)) as NoteRow[]).map(noteOf);
     };
   }
 
@@ -97,23 +101,20 @@ export class NoteRepository {
 }
 
 /**
- * Adds a list plan's condition to the query. A part that has no SQL form here (an attribute
- * without a column, another relation) counts as "any row", so the query can only be wider than
- * the plan, never narrower.
+ * A list plan's condition on the rows of a page (alias `n`), or undefined when it restricts
+ * nothing. A part that has no SQL form here (an attribute without a column, another relation)
+ * counts as "any row", so the query can only be wider than the plan, never narrower.
  *
  * A plan that is a union ("own notes, or notes of my workspaces") becomes one ordered, limited
  * scan per part, merged: as a single `OR`, PostgreSQL could use no index for the order and would
- * walk the whole table by date to find a few rows.
+ * walk the whole table by date to find a few rows. Each scan is bounded by the page's window
+ * (`window(alias)`) and `:limit`.
  */
-function restrictToPlan(
-  qb: SelectQueryBuilder<Note>,
+function planRestriction(
   plan: Extract<NoteCandidates, { kind: "where" }>,
   memberships: readonly Membership[],
-  page: { window: (alias: string) => string; limit: number },
-): void {
+): { sql: (window: (alias: string) => string) => string; params: Record<string, unknown> } | undefined {
   const sql = planSql(plan, memberships);
-  // Read when the query is built: `sql.where` adds the parameters of what it writes.
-  const params = () => ({ ...sql.params, planLimit: page.limit });
   const columns = (a: string) => ({ id: `${a}.id`, owner: `${a}.owner_id`, workspace: `${a}.workspace_id` });
 
   // The plan's parts: its top-level union, with the parts that name workspaces merged into one scan.
@@ -123,43 +124,32 @@ function restrictToPlan(
   const parts: PlanCondition[] = [...flat.filter((c) => c.kind !== "related"), ...(related.length > 0 ? [{ kind: "any" as const, items: related }] : [])];
   const scans = parts.map((part, i) => ({ alias: `p${i}`, sql: sql.where(part, columns(`p${i}`)) }));
   // A part without an SQL form may hold for any row: no restriction at all.
-  if (scans.some((scan) => scan.sql === undefined)) return;
+  if (scans.some((scan) => scan.sql === undefined)) return undefined;
   const live = scans.filter((scan) => scan.sql !== FALSE);
-  if (live.length === 0) {
-    qb.andWhere(FALSE);
-    return;
-  }
+  if (live.length === 0) return { sql: () => FALSE, params: sql.params };
   if (live.length === 1) {
     const where = sql.where(parts[scans.indexOf(live[0]!)]!, columns("n"))!;
-    qb.andWhere(where, params());
-    return;
+    return { sql: () => where, params: sql.params };
   }
-  const selects = live.map(({ alias: a, sql }) => {
-    const window = page.window(a);
-    return `(SELECT ${a}.id FROM notes ${a} WHERE ${sql}${window ? ` AND ${window}` : ""} ORDER BY ${a}.created_at DESC, ${a}.id DESC LIMIT :planLimit)`;
-  });
-  // ARRAY(…) is computed once, before the outer scan: the merged ids are then fetched by primary key.
-  qb.andWhere(`n.id = ANY(ARRAY(${selects.join(" UNION ALL ")}))`, params());
+  return {
+    sql: (window) => {
+      const selects = live.map(({ alias: a, sql }) => {
+        const bounds = window(a);
+        return `(SELECT ${a}.id FROM notes ${a} WHERE ${sql}${bounds ? ` AND ${bounds}` : ""} ORDER BY ${a}.created_at DESC, ${a}.id DESC LIMIT :limit)`;
+      });
+      // ARRAY(…) is computed once, before the outer scan: the merged ids are then fetched by primary key.
+      return `n.id = ANY(ARRAY(${selects.join(" UNION ALL ")}))`;
+    },
+    params: sql.params,
+  };
 }
 
 /**
- * The rows of a query over `notes` (alias `n`) as plain notes, without TypeORM's entity
- * hydration: a list page reads up to hundreds of rows, and the hydration's per-column
- * transformation was a visible share of a page's CPU.
+ * The columns of a note, read as a plain row without TypeORM's entity hydration: a list page
+ * reads up to hundreds of rows, and the hydration's per-column transformation was a visible
+ * share of a page's CPU.
  */
-async function readNotes(qb: SelectQueryBuilder<Note>): Promise<Note[]> {
-  const rows = await qb
-    .select("n.id", "id")
-    .addSelect("n.title", "title")
-    .addSelect("n.body", "body")
-    .addSelect("n.owner_id", "owner_id")
-    .addSelect("n.workspace_id", "workspace_id")
-    .addSelect("n.version", "version")
-    .addSelect("n.created_at", "created_at")
-    .addSelect("n.updated_at", "updated_at")
-    .getRawMany<NoteRow>();
-  return rows.map((r) => ({ id: r.id, title: r.title, body: r.body, ownerId: r.owner_id, workspaceId: r.workspace_id, version: r.version, createdAt: r.created_at, updatedAt: r.updated_at }));
-}
+const NOTE_COLUMNS = "n.id, n.title, n.body, n.owner_id, n.workspace_id, n.version, n.created_at, n.updated_at";
 
 interface NoteRow {
   id: string;
@@ -171,6 +161,17 @@ interface NoteRow {
   created_at: Date;
   updated_at: Date;
 }
+
+const noteOf = (r: NoteRow): Note => ({
+  id: r.id,
+  title: r.title,
+  body: r.body,
+  ownerId: r.owner_id,
+  workspaceId: r.workspace_id,
+  version: r.version,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
 
 /** The columns a plan's conditions on notes are written against. */
 export interface NoteColumns {
