@@ -185,6 +185,9 @@ export async function decideInBulk(deps: BulkDecisionDeps, checks: readonly Bulk
 
 export const DEFAULT_MAX_BATCH_SIZE = 1000;
 
+const allowOf = (decision: AuthzDecision): boolean => decision.allow;
+const ignore = (): undefined => undefined;
+
 /**
  * Identity of a check within one request (the user is fixed per Authorizer). Resources are
  * built in one place (resources.ts), always with their attributes in the same order, so plain
@@ -235,8 +238,8 @@ export class Authorizer {
    * Whether the user may perform `action` on `resource`. Resolves true/false from the PDP;
    * rejects with AUTHZ_UNAVAILABLE when the PDP cannot decide (never a default answer).
    */
-  async can(action: string, resource: AuthzResource): Promise<boolean> {
-    return (await this.decide(action, resource)).allow;
+  can(action: string, resource: AuthzResource): Promise<boolean> {
+    return this.decide(action, resource).then(allowOf);
   }
 
   /** The decision itself, for a rule that may refuse on it (see `refuse`). Same batching and memo as `can`. */
@@ -277,7 +280,7 @@ export class Authorizer {
    * to whoever asks for that decision, never as a default answer.
    */
   prefetch(actions: Iterable<string>, resource: AuthzResource): void {
-    for (const action of actions) void this.can(action, resource).catch(() => undefined);
+    for (const action of actions) this.decide(action, resource).catch(ignore);
   }
 
   /** Checks sent to the PDP so far in this request (memoized ones are not sent again). */

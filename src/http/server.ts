@@ -23,6 +23,7 @@ import type { NoteEventSource } from "../live/note-event-hub";
 import type { ContextBuilder } from "./context";
 import { registerExplorer, type ExplorerSignIn } from "./explorer";
 import { createFormatError, logPublicError, toPublicError } from "./format-error";
+import { compiledExecution } from "./compiled-execution";
 import { complexityLimitPlugin, depthLimit } from "./graphql-limits";
 import { registerRateLimit } from "./rate-limit";
 import { registerHankoWebhooks, type HankoWebhookDeps } from "./routes/hanko-webhooks";
@@ -129,7 +130,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   const schema = deps.schema ?? (await buildExecutableSchema());
   const apollo = new ApolloServer<RequestContext>({
-    schema,
+    gateway: compiledExecution(schema),
     validationRules: [depthLimit(config.limits.maxDepth)],
     // Masking only: what to log is logged by the plugin below, on the request's own logger (its
     // lines carry `reqId`). formatError has no context to take that logger from, and an
