@@ -194,11 +194,8 @@ const ignore = (): undefined => undefined;
  * JSON identifies them; sorting keys on every check cost more than the rest of the key.
  */
 export function checkCacheKey(action: string, resource: AuthzResource): string {
-  return `${action}\u0000${resourceCacheKey(resource)}`;
+  return `${action}\u0000${resource.type}\u0000${resource.key ?? ""}\u0000${resource.key === undefined ? "-" : "+"}${resource.attributes === undefined ? "" : JSON.stringify(resource.attributes)}`;
 }
-
-const resourceCacheKey = (resource: AuthzResource): string =>
-  `${resource.type}\u0000${resource.key ?? ""}\u0000${resource.key === undefined ? "-" : "+"}${resource.attributes === undefined ? "" : JSON.stringify(resource.attributes)}`;
 
 export class Authorizer {
   private readonly permit: Pick<Permit, "bulkCheck">;
@@ -210,11 +207,12 @@ export class Authorizer {
   private readonly explain?: (decision: AuthzDecision) => Promise<unknown>;
   private sent = 0;
   /**
-   * The resource part of each resource's check keys: `viewerCan` and a page's prefetch ask
-   * several actions of one resource object, whose attributes are then serialized once.
-   * Resources are built fresh from stored entities (resources.ts) and never changed after.
+   * The decisions asked of each resource object, by action: a page's filter and its `viewerCan`
+   * ask several actions of the same note's descriptor (resources.ts), and a repeated question is
+   * answered here without building its key again. Resources are built from stored entities and
+   * never changed after. Equal resources built apart meet in the loader's cache (by key).
    */
-  private readonly resourceKeys = new WeakMap<AuthzResource, string>();
+  private readonly asked = new WeakMap<AuthzResource, Map<string, Promise<AuthzDecision>>>();
 
   constructor(options: AuthorizerOptions) {
     this.metrics = options.metrics;
@@ -244,9 +242,17 @@ export class Authorizer {
 
   /** The decision itself, for a rule that may refuse on it (see `refuse`). Same batching and memo as `can`. */
   decide(action: string, resource: AuthzResource): Promise<AuthzDecision> {
-    let resourceKey = this.resourceKeys.get(resource);
-    if (resourceKey === undefined) this.resourceKeys.set(resource, (resourceKey = resourceCacheKey(resource)));
-    return this.loader.load({ key: `${action}\u0000${resourceKey}`, action, resource });
+    let byAction = this.asked.get(resource);
+    if (!byAction) this.asked.set(resource, (byAction = new Map()));
+    let decision = byAction.get(action);
+    if (!decision) {
+      const asked = byAction;
+      decision = this.loader.load({ key: checkCacheKey(action, resource), action, resource });
+      asked.set(action, decision);
+      // A failed batch is forgotten (as the loader forgets it): a later question asks again.
+      decision.catch(() => asked.delete(action));
+    }
+    return decision;
   }
 
   /**
