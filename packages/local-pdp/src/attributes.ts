@@ -97,9 +97,10 @@ export function tenantBag(store: Store, input: CheckInput): JsonObject {
   return store.tenants.get(tenant)?.attributes ?? {};
 }
 
-export function buildBag(store: Store, input: CheckInput): Bag {
+/** `user`: the user's bag when already built for the same user and tenant (evaluator.ts RequestMemo). */
+export function buildBag(store: Store, input: CheckInput, user: JsonObject = userBag(store, input)): Bag {
   return {
-    user: userBag(store, input),
+    user,
     resource: resourceBag(store, input),
     tenant: tenantBag(store, input),
     context: input.context,

@@ -3,9 +3,9 @@
  * Every model is evaluated so the debug output and the decision log can say which models
  * allowed; each uses indexes only, so a check costs the same whatever the number of facts.
  */
-import { buildBag, storedInstanceAttributes, tenantRolesOf, type CheckInput } from "./attributes";
+import { buildBag, storedInstanceAttributes, tenantRolesOf, userBag, type CheckInput } from "./attributes";
 import { evaluate, type Bag, type EvalEnv } from "./conditions";
-import { AUTOGEN, instanceId } from "./model";
+import { AUTOGEN, instanceId, type JsonObject } from "./model";
 import { graphRoles, type GraphMemo } from "./rebac";
 import { SchemaCache, SchemaIndex } from "./schema-index";
 import type { Store } from "./store";
@@ -33,6 +33,8 @@ export interface Decision {
 /** Shared across the checks of one request (a bulk): memoized graph roles and set matches. */
 export class RequestMemo {
   readonly graph: GraphMemo = new Map();
+  /** The user's attribute bag, by tenant and user as sent: a bulk's checks are mostly one user's. */
+  readonly userBags = new Map<string, JsonObject>();
 }
 
 function result(allow: boolean, code: string, reason: string, extra: Partial<ModelResult> = {}): ModelResult {
@@ -53,7 +55,7 @@ export class Evaluator {
   check(input: CheckInput, memo: RequestMemo = new RequestMemo()): Decision {
     const schema = this.schema();
     const rbac = this.rbac(schema, input);
-    const abac = this.abac(schema, input);
+    const abac = this.abac(schema, input, memo);
     const rebac = input.resource.key === undefined ? undefined : this.rebac(schema, input, memo);
     const allowedBy: Model[] = [];
     if (rbac.allow) allowedBy.push("rbac");
@@ -120,14 +122,17 @@ export class Evaluator {
     });
   }
 
-  abac(schema: SchemaIndex, input: CheckInput): ModelResult {
+  abac(schema: SchemaIndex, input: CheckInput, memo: RequestMemo = new RequestMemo()): ModelResult {
     if (!schema.hasRules) return result(false, "disabled", "no condition set rules exist");
     const { type } = input.resource;
     const candidates = schema.rules.get(type)?.get(input.action);
     if (!candidates || candidates.length === 0) {
       return result(false, "no_matching_rules", `no condition set rule grants '${input.action}' on '${type}'`);
     }
-    const bag = buildBag(this.store, input);
+    const userKey = `${input.resource.tenant ?? ""}\u0000${JSON.stringify(input.user)}`;
+    let user = memo.userBags.get(userKey);
+    if (!user) memo.userBags.set(userKey, (user = userBag(this.store, input)));
+    const bag = buildBag(this.store, input, user);
     const env: EvalEnv = {
       bag,
       instanceAttributes: (fkType, fkKey) => storedInstanceAttributes(this.store, fkType, fkKey, input.resource.tenant),
