@@ -33,6 +33,8 @@ export interface Config {
     apiUrl?: string;
     tenant: string;
     timeoutMs: number;
+    /** Connections kept open to the PDP at most (`PERMIT_PDP_MAX_SOCKETS`); more concurrent calls wait for one. */
+    pdpMaxSockets: number;
     /** Port of the embedded local PDP (`LOCAL_PDP_PORT`; 0, the default, = any free port). */
     localPdpPort: number;
     /**
@@ -272,6 +274,7 @@ export function loadConfig(env: Env = process.env): Config {
       apiUrl: baseUrl(env, "PERMIT_API_URL"),
       tenant: nonEmpty(env, "PERMIT_TENANT") ?? "default",
       timeoutMs: integer(env, "PERMIT_TIMEOUT_MS", 2000, 50, 60000),
+      pdpMaxSockets: integer(env, "PERMIT_PDP_MAX_SOCKETS", 32, 1, 1024),
       // 0: any free port, so that two checkouts can run side by side; the CLIs find it in DATA_DIR.
       localPdpPort: integer(env, "LOCAL_PDP_PORT", 0, 0, 65535),
       localPdpDecisions: oneOf(env, "LOCAL_PDP_DECISIONS", ["in-process", "http"] as const, "in-process"),

@@ -3,6 +3,8 @@
  * taxonomy. Create the client once at boot and share it: it holds the API-key scope it
  * resolves on the first REST call and the HTTP agents.
  */
+import http from "node:http";
+import https from "node:https";
 import { Permit, PermitApiError, PermitConnectionError, PermitContextError, PermitError } from "permitio";
 import { AppError, authzUnavailable, isAppError } from "../common/errors";
 import type { Logger } from "../common/logger";
@@ -18,7 +20,17 @@ export interface PermitClientSettings {
    * API would otherwise hang the caller forever. Default: max(10 s, 5 × timeoutMs).
    */
   restTimeoutMs?: number;
+  /**
+   * Connections to the PDP at most, kept alive between calls (default 32). Unbounded, every
+   * concurrent decision call would open a connection of its own and keep it.
+   */
+  pdpMaxSockets?: number;
 }
+
+/** The SDK's own HTTP client for the PDP (2.7.6): its options cover the REST and OPA clients only. */
+type WithPdpClient = { enforcer?: { client?: { defaults: { httpAgent?: http.Agent; httpsAgent?: https.Agent } } } };
+
+const DEFAULT_PDP_MAX_SOCKETS = 32;
 
 const stripTrailingSlash = (url: string) => url.replace(/\/+$/, "");
 
@@ -44,6 +56,11 @@ export function createPermitClient(settings: PermitClientSettings, logger: Logge
   const restTimeoutMs = settings.restTimeoutMs ?? Math.max(10_000, 5 * settings.timeoutMs);
   // `axiosInstance` is the REST client only (the PDP client has its own, with `timeout`).
   permit.config.axiosInstance.defaults.timeout = restTimeoutMs;
+  const pdpClient = (permit as unknown as WithPdpClient).enforcer?.client;
+  if (!pdpClient?.defaults) throw new Error("the permitio SDK's PDP client was not found (SDK 2.7.6 is pinned for it)");
+  const maxSockets = settings.pdpMaxSockets ?? DEFAULT_PDP_MAX_SOCKETS;
+  pdpClient.defaults.httpAgent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+  pdpClient.defaults.httpsAgent = new https.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
   logger.debug({ pdp, apiUrl, timeoutMs: settings.timeoutMs, restTimeoutMs }, "permit client created");
   return permit;
 }
