@@ -65,8 +65,11 @@ export interface AuthzDecision {
   readonly allow: boolean;
   /** Round trip of the bulk call that decided it; absent when no PDP was asked. */
   readonly pdpMs?: number;
-  /** `missing`: the row does not exist, so there was nothing to ask the PDP about. */
-  readonly reason?: "missing";
+  /**
+   * Why no PDP was asked: `missing`, the row does not exist; `plan`, the row lies outside the
+   * action's plan, so no rule of the policy can allow it (authz/notes.ts).
+   */
+  readonly reason?: "missing" | "plan";
 }
 
 /**
@@ -94,7 +97,7 @@ class Decision implements AuthzDecision {
     readonly resource: AuthzResource,
     readonly allow: boolean,
     readonly pdpMs?: number,
-    readonly reason?: "missing",
+    readonly reason?: "missing" | "plan",
   ) {}
 
   get id(): string {
@@ -262,6 +265,21 @@ export class Authorizer {
    */
   missing(action: string, resource: Pick<AuthzResource, "type" | "key">): AuthzDecision {
     return new Decision(this.user.userId, action, { type: resource.type, key: resource.key }, false, undefined, "missing");
+  }
+
+  /**
+   * Records, without asking the PDP, that `action` is refused on `resource` because the
+   * resource lies outside the action's plan (list-plan.ts): a later `can` in this request
+   * answers false. Nothing already asked is changed.
+   */
+  denyOutsidePlan(action: string, resource: AuthzResource): void {
+    let byAction = this.asked.get(resource);
+    if (!byAction) this.asked.set(resource, (byAction = new Map()));
+    if (byAction.has(action)) return;
+    const decision = new Decision(this.user.userId, action, resource, false, undefined, "plan");
+    const check = { key: checkCacheKey(action, resource), action, resource };
+    this.loader.prime(check, decision);
+    byAction.set(action, Promise.resolve(decision));
   }
 
   /**

@@ -45,8 +45,11 @@ export class ListPlanner {
 
   constructor(private readonly options: ListPlannerOptions) {}
 
-  /** The candidate notes for `notes` pages of this caller. */
-  async notes(userId: string): Promise<NoteCandidates> {
+  /**
+   * The notes on which this caller may be allowed `action` (by default `get`: the candidates of
+   * `notes` pages). Never narrower than the policy: a note outside it is one the PDP would refuse.
+   */
+  async notes(userId: string, action: string = NoteAction.get): Promise<NoteCandidates> {
     let policy: PlanPolicy;
     let user: UserAssignments;
     try {
@@ -55,7 +58,7 @@ export class ListPlanner {
       this.options.logger.warn({ err: error }, "list plan unavailable; scanning every note");
       return { kind: "all" };
     }
-    const plan = planAccess(policy, { key: userId, roles: user.tenantRoles }, Resource.notes, NoteAction.get);
+    const plan = planAccess(policy, { key: userId, roles: user.tenantRoles }, Resource.notes, action);
     if (plan.kind === "always") return { kind: "all" };
     if (plan.kind === "never") return { kind: "none" };
     return { kind: "where", condition: plan.condition, userId, instanceRoles: user.instanceRoles };

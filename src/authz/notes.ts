@@ -15,19 +15,32 @@ import { noteResource, workspaceResource } from "./resources";
 /**
  * How a `notes` page finds its rows: the candidates the list plan selects (list-plan.ts), each
  * then decided by the PDP. What the page's `viewerCan` will ask is decided in the same PDP
- * call as `get`, for the candidates that can still make it onto the page; readable notes are
- * primed into the loader.
+ * call as `get`, for the candidates that can still make it onto the page, except where the
+ * answer is known: a note outside an action's plan is refused it without a check (the plan is
+ * never narrower than the policy, so the PDP could only refuse too). Readable notes are primed
+ * into the loader.
  */
 export async function notesAccess(ctx: AuthzContext, info: GraphQLResolveInfo): Promise<ListAccess> {
   const { principal, authorizer } = requireCaller(ctx);
   const prefetch = requestedSubfields(info, ["edges", "node", "viewerCan"]);
+  const others = prefetch.filter((action) => action !== NoteAction.get);
+  const [candidates, ...plans] = await Promise.all([
+    ctx.listPlanner.notes(principal.userId),
+    ...others.map((action) => ctx.listPlanner.notes(principal.userId, action)),
+  ]);
   return {
-    candidates: await ctx.listPlanner.notes(principal.userId),
-    readable: async (batch, wanted) => {
+    candidates,
+    otherActions: new Map(others.map((action, i) => [action, plans[i]!])),
+    readable: async (batch, wanted, outside) => {
       const allowed = await Promise.all(
         batch.map((note, i) => {
           const resource = noteResource(note);
-          if (i < wanted) authorizer.prefetch(prefetch, resource);
+          if (i < wanted) {
+            for (const action of prefetch) {
+              if (action !== NoteAction.get && outside(action, note)) authorizer.denyOutsidePlan(action, resource);
+              else authorizer.prefetch([action], resource);
+            }
+          }
           return authorizer.can(NoteAction.get, resource);
         }),
       );

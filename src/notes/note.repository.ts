@@ -40,10 +40,7 @@ export class NoteRepository {
    */
   async scanner(candidates: NoteCandidates = { kind: "all" }): Promise<NoteScanner> {
     if (candidates.kind === "none") return async () => [];
-    const memberships =
-      candidates.kind === "where"
-        ? ((await this.ds.query(`SELECT workspace_id, role FROM workspace_members WHERE user_id = $1`, [candidates.userId])) as Membership[])
-        : [];
+    const memberships = candidates.kind === "where" ? await this.membershipsOf(candidates.userId) : [];
     const restriction = candidates.kind === "where" ? planRestriction(candidates, memberships) : undefined;
     return async (position, limit, workspaceId) => {
       const window = (a: string) => [
@@ -60,6 +57,29 @@ export class NoteRepository {
       );
       return ((await this.ds.query(sql, values)) as NoteRow[]).map(noteOf);
     };
+  }
+
+  /**
+   * For plans of this caller's actions: whether a note lies outside the plan of an action, so
+   * that no rule of the policy can allow it there (the plan is never narrower than the policy).
+   * A condition that cannot be told here counts as inside. Memberships are read once, when a
+   * plan names workspace roles.
+   */
+  async outsidePlans(plans: ReadonlyMap<string, NoteCandidates>): Promise<(action: string, note: Note) => boolean> {
+    const where = [...plans.values()].find((p) => p.kind === "where");
+    const memberships = where ? await this.membershipsOf(where.userId) : [];
+    const matchers = new Map<string, (note: Note) => boolean>();
+    for (const [action, plan] of plans) {
+      matchers.set(action, plan.kind === "all" ? () => true : plan.kind === "none" ? () => false : planMatcher(plan, memberships));
+    }
+    return (action, note) => {
+      const inside = matchers.get(action);
+      return inside !== undefined && !inside(note);
+    };
+  }
+
+  private membershipsOf(userId: string): Promise<Membership[]> {
+    return this.ds.query(`SELECT workspace_id, role FROM workspace_members WHERE user_id = $1`, [userId]) as Promise<Membership[]>;
   }
 
   insert(m: EntityManager, note: Pick<Note, "title" | "body" | "ownerId" | "workspaceId">): Promise<Note> {
@@ -196,34 +216,10 @@ export function planSql(plan: Extract<NoteCandidates, { kind: "where" }>, member
   };
   /** `column IN (values)`, keeping only values that can equal a uuid column. */
   const uuidIn = (column: string, values: Iterable<unknown>): string => {
-    const ids = [...new Set([...values].filter((v): v is string => typeof v === "string" && isUuid(v)).map((id) => id.toLowerCase()))];
+    const ids = uuids(values);
     return ids.length === 0 ? FALSE : `${column} IN (:...${param(ids)})`;
   };
-  const heldOn = (type: string, roles: readonly string[]): string[] =>
-    [...plan.instanceRoles].filter(([instance, held]) => instance.startsWith(`${type}:`) && held.some((r) => roles.includes(r))).map(([instance]) => instance.slice(type.length + 1));
-
-  /** The workspaces that satisfy `c`, or undefined when that cannot be told here (any workspace may). */
-  const workspaces = (c: PlanCondition): Set<string> | undefined => {
-    switch (c.kind) {
-      case "role": {
-        const dbRoles = new Set(c.roles.map(workspaceRoleFromKey));
-        // Memberships are the database's (the source of the facts); roles given by hand in Permit come with the assignments.
-        return new Set([...memberships.filter((m) => dbRoles.has(m.role)).map((m) => m.workspace_id), ...heldOn(Resource.workspaces, c.roles)]);
-      }
-      case "attribute":
-        return c.attribute === "key" ? new Set(c.values.filter((v): v is string => typeof v === "string")) : undefined;
-      case "any": {
-        const sets = c.items.map(workspaces);
-        return sets.some((x) => x === undefined) ? undefined : new Set(sets.flatMap((x) => [...x!]));
-      }
-      case "all": {
-        const sets = c.items.map(workspaces).filter((x) => x !== undefined);
-        return sets.length === 0 ? undefined : new Set([...sets[0]!].filter((id) => sets.every((x) => x.has(id))));
-      }
-      case "related":
-        return undefined;
-    }
-  };
+  const { heldOn, workspaces } = planSubjects(plan, memberships);
 
   /** Notes that satisfy `c`, as SQL over `cols`, or undefined when it has no SQL form. */
   const where = (c: PlanCondition, cols: NoteColumns): string | undefined => {
@@ -253,6 +249,79 @@ export function planSql(plan: Extract<NoteCandidates, { kind: "where" }>, member
     }
   };
   return { params, where };
+}
+
+/**
+ * A plan as a test on one note, with the same reading as `planSql`: true when the note may
+ * satisfy it (a condition that has no form here counts as satisfied), false when it cannot.
+ */
+export function planMatcher(plan: Extract<NoteCandidates, { kind: "where" }>, memberships: readonly Membership[]): (note: Note) => boolean {
+  const { heldOn, workspaces } = planSubjects(plan, memberships);
+  const column = (note: Note, attribute: string): string | null | undefined =>
+    attribute === "key" ? note.id : attribute === NoteAttribute.owner ? note.ownerId : attribute === NoteAttribute.workspace ? note.workspaceId : undefined;
+  // The ids each condition names, worked out once for all the notes tested.
+  const named = new Map<PlanCondition, Set<string> | undefined>();
+  const idsOf = (c: PlanCondition, compute: () => Iterable<unknown> | undefined): Set<string> | undefined => {
+    if (!named.has(c)) {
+      const values = compute();
+      named.set(c, values === undefined ? undefined : new Set(uuids(values)));
+    }
+    return named.get(c);
+  };
+  const satisfies = (c: PlanCondition, note: Note): boolean => {
+    switch (c.kind) {
+      case "attribute": {
+        const value = column(note, c.attribute);
+        return value === undefined || (value !== null && idsOf(c, () => c.values)!.has(value));
+      }
+      case "role":
+        return idsOf(c, () => heldOn(Resource.notes, c.roles))!.has(note.id);
+      case "related": {
+        if (c.relation !== Relation.parent || c.subjectType !== Resource.workspaces) return true;
+        const ids = idsOf(c, () => workspaces(c.subject));
+        return ids === undefined || (note.workspaceId !== null && ids.has(note.workspaceId));
+      }
+      case "any":
+        return c.items.some((i) => satisfies(i, note));
+      case "all":
+        return c.items.every((i) => satisfies(i, note));
+    }
+  };
+  return (note) => satisfies(plan.condition, note);
+}
+
+/** The values that can equal a uuid column (ids are stored in lower case). */
+const uuids = (values: Iterable<unknown>): string[] => [...new Set([...values].filter((v): v is string => typeof v === "string" && isUuid(v)).map((id) => id.toLowerCase()))];
+
+/** What a plan's conditions on roles refer to: the caller's instance roles and workspace memberships. */
+function planSubjects(plan: Extract<NoteCandidates, { kind: "where" }>, memberships: readonly Membership[]) {
+  const heldOn = (type: string, roles: readonly string[]): string[] =>
+    [...plan.instanceRoles].filter(([instance, held]) => instance.startsWith(`${type}:`) && held.some((r) => roles.includes(r))).map(([instance]) => instance.slice(type.length + 1));
+
+  /** The workspaces that satisfy `c`, or undefined when that cannot be told here (any workspace may). */
+  const workspaces = (c: PlanCondition): Set<string> | undefined => {
+    switch (c.kind) {
+      case "role": {
+        const dbRoles = new Set(c.roles.map(workspaceRoleFromKey));
+        // Memberships are the database's (the source of the facts); roles given by hand in Permit come with the assignments.
+        return new Set([...memberships.filter((m) => dbRoles.has(m.role)).map((m) => m.workspace_id), ...heldOn(Resource.workspaces, c.roles)]);
+      }
+      case "attribute":
+        return c.attribute === "key" ? new Set(c.values.filter((v): v is string => typeof v === "string")) : undefined;
+      case "any": {
+        const sets = c.items.map(workspaces);
+        return sets.some((x) => x === undefined) ? undefined : new Set(sets.flatMap((x) => [...x!]));
+      }
+      case "all": {
+        const sets = c.items.map(workspaces).filter((x) => x !== undefined);
+        return sets.length === 0 ? undefined : new Set([...sets[0]!].filter((id) => sets.every((x) => x.has(id))));
+      }
+      case "related":
+        return undefined;
+    }
+  };
+
+  return { heldOn, workspaces };
 }
 
 /** A part that matches no row (kept apart so that no scan is spent on it). */

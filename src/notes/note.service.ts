@@ -15,14 +15,17 @@ export interface NotePage {
 
 /**
  * Decides, for a batch of candidate notes, which ones the caller may read (one PDP round trip).
- * At most `wanted` of them can still make it onto the page.
+ * At most `wanted` of them can still make it onto the page. `outside(action, note)` is true
+ * when the note lies outside that action's plan (`ListAccess.otherActions`).
  */
-export type ReadableFilter = (notes: Note[], wanted: number) => Promise<boolean[]>;
+export type ReadableFilter = (notes: Note[], wanted: number, outside: (action: string, note: Note) => boolean) => Promise<boolean[]>;
 
 /** What a page may draw from, and how each candidate is decided. */
 export interface ListAccess {
   candidates: NoteCandidates;
   readable: ReadableFilter;
+  /** The plans of other actions asked of the page's notes (its `viewerCan`), by action. */
+  otherActions?: ReadonlyMap<string, NoteCandidates>;
 }
 
 /** The largest batch of candidates examined at once while filling a page. */
@@ -120,13 +123,13 @@ export class NoteService {
         },
       };
     };
-    const scan = await this.notes.scanner(access.candidates);
+    const [scan, outside] = await Promise.all([this.notes.scanner(access.candidates), this.notes.outsidePlans(access.otherActions ?? new Map())]);
     let batchSize = first + 1;
     for (;;) {
       const rows = await scan(position, batchSize + 1, args.workspaceId);
       const hasMoreRows = rows.length > batchSize;
       const batch = rows.slice(0, batchSize);
-      const allowed = batch.length > 0 ? await access.readable(batch, first - edges.length) : [];
+      const allowed = batch.length > 0 ? await access.readable(batch, first - edges.length, outside) : [];
       for (let i = 0; i < batch.length; i++) {
         const note = batch[i]!;
         if (allowed[i]) {

@@ -19,7 +19,7 @@ import {
   WorkspacesDocument,
 } from "../generated/graphql";
 import { codes, startTestApi, type TestApi } from "../support/api";
-import { decisionCalls, pdpStats, permitAdmin, resetPdpStats } from "../support/permit";
+import { decisionCalls, decisionsMade, pdpStats, permitAdmin, resetPdpStats } from "../support/permit";
 
 let api: TestApi;
 let permit: Permit;
@@ -310,6 +310,25 @@ describe("PDP calls per request (counted at the local PDP)", () => {
     expect(res.data!.notes.edges).toHaveLength(5);
     for (const edge of res.data!.notes.edges) expect(edge.node.viewerCan.get).toBe(true);
     expect(decisionCalls(await pdpStats(api.permit))).toEqual({ single: 0, bulk: 1, total: 1 });
+  });
+
+  it("viewerCan on a page asks no put or delete the policy cannot allow (another user's notes), and asks them of the owner", async () => {
+    for (let i = 0; i < 5; i++) await createNote(a, `owned by a ${i}`);
+    const checksOf = async (token: string) => {
+      const before = await decisionsMade(api.permit);
+      const res = await api.gql(NotesWithPermissionsDocument, { first: 5 }, token);
+      expect(res.errors).toBeUndefined();
+      return { edges: res.data!.notes.edges, checks: (await decisionsMade(api.permit)) - before };
+    };
+    const other = await checksOf(b);
+    const owner = await checksOf(a);
+    expect(other.edges.map((e) => e.node.id)).toEqual(owner.edges.map((e) => e.node.id));
+    // b may read a's notes but, under the default policy, neither change nor delete them: known from the plan.
+    for (const edge of other.edges) expect(edge.node.viewerCan).toEqual({ get: true, put: false, delete: false });
+    for (const edge of owner.edges) expect(edge.node.viewerCan).toEqual({ get: true, put: true, delete: true });
+    // The owner's page asks put and delete of each of the 5 notes; b's asks only get.
+    expect(owner.checks - other.checks).toBe(10);
+    expect(other.checks).toBeLessThanOrEqual(6);
   });
 
   it("note(id) with viewerCan costs one bulk call", async () => {

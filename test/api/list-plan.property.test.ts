@@ -13,14 +13,14 @@ import "reflect-metadata";
 import { randomUUID } from "node:crypto";
 import DataLoader from "dataloader";
 import fc from "fast-check";
-import type { GraphQLResolveInfo } from "graphql";
+import { parse, type FieldNode, type GraphQLResolveInfo, type OperationDefinitionNode } from "graphql";
 import type { Permit } from "permitio";
 import type { DataSource } from "typeorm";
 import { startLocalPdp, type PlanCondition } from "@notes/local-pdp";
 import { Authorizer } from "../../src/authz/authorizer";
 import type { AuthzContext } from "../../src/authz/context";
 import { ListPlanner } from "../../src/authz/list-plan";
-import { notesAccess } from "../../src/authz/notes";
+import { notePermissions, notesAccess } from "../../src/authz/notes";
 import type { Policy } from "../../src/authz/policy";
 import { noteResource } from "../../src/authz/resources";
 import { CursorCodec } from "../../src/common/cursor";
@@ -63,10 +63,15 @@ interface World extends RandomWorld {
     ownNotesRule: null | "__autogen_user" | "__autogen_admin" | "premium";
     wsNotesRule: null | { userSet: "__autogen_user" | "premium"; workspaces: number[] };
     allNotesForPremium: boolean;
+    /** Which of put and delete each source of grants gives on notes (the viewerCan property). */
+    writes: { user: Write[]; admin: Write[]; ownNotes: Write[]; wsNotes: Write[]; noteRoles: Write[][] };
   };
   handMade: { user: number; note: number | null; workspace: number | null; role: number }[];
   pageSize: number;
 }
+
+type Write = "put" | "delete";
+const writes = () => fc.subarray<Write>(["put", "delete"]);
 
 const world: fc.Arbitrary<World> = fc.record({
   policy: fc.record({
@@ -77,6 +82,13 @@ const world: fc.Arbitrary<World> = fc.record({
     ownNotesRule: fc.constantFrom(null, "__autogen_user", "__autogen_admin", "premium") as fc.Arbitrary<World["policy"]["ownNotesRule"]>,
     wsNotesRule: fc.option(fc.record({ userSet: fc.constantFrom("__autogen_user" as const, "premium" as const), workspaces: fc.uniqueArray(fc.nat(2), { maxLength: 2 }) })),
     allNotesForPremium: fc.boolean(),
+    writes: fc.record({
+      user: writes(),
+      admin: writes(),
+      ownNotes: writes(),
+      wsNotes: writes(),
+      noteRoles: fc.array(writes(), { minLength: 3, maxLength: 3 }),
+    }),
   }),
   ...randomWorldParts({ users: { min: 2, max: 4 }, workspaces: 3, members: 3, notes: { min: 1, max: 14 } }),
   handMade: fc.array(fc.record({ user: fc.nat(3), note: fc.option(fc.nat(13)), workspace: fc.option(fc.nat(2)), role: fc.nat(2) }), { maxLength: 2 }),
@@ -90,12 +102,14 @@ function policyOf(w: World, workspaceIds: string[]): Policy {
     { key: "own_notes", name: "Own notes", type: "resourceset", resource: "notes", conditions: { allOf: [{ "resource.owner": { equals: { ref: "user.key" } } }] } },
     { key: "premium", name: "Premium", type: "userset", conditions: { allOf: [{ "user.plan": { equals: "premium" } }] } },
   ];
+  const w_ = p.writes;
+  const on = (actions: Write[]) => actions.map((a) => `notes:${a}`);
   const setRules: Policy["setRules"][number][] = [];
-  if (p.ownNotesRule) setRules.push({ userSet: p.ownNotesRule, resourceSet: "own_notes", permissions: [notesGet] });
+  if (p.ownNotesRule) setRules.push({ userSet: p.ownNotesRule, resourceSet: "own_notes", permissions: [notesGet, ...on(w_.ownNotes)] });
   if (p.wsNotesRule) {
     const ids = p.wsNotesRule.workspaces.map((i) => workspaceIds[i]).filter((id): id is string => id !== undefined);
     conditionSets.push({ key: "ws_notes", name: "Some workspaces' notes", type: "resourceset", resource: "notes", conditions: { allOf: [{ "resource.workspace": { in: ids } }] } });
-    setRules.push({ userSet: p.wsNotesRule.userSet, resourceSet: "ws_notes", permissions: [notesGet] });
+    setRules.push({ userSet: p.wsNotesRule.userSet, resourceSet: "ws_notes", permissions: [notesGet, ...on(w_.wsNotes)] });
   }
   if (p.allNotesForPremium) setRules.push({ userSet: "premium", resourceSet: "__autogen_notes", permissions: [notesGet] });
   return {
@@ -119,15 +133,15 @@ function policyOf(w: World, workspaceIds: string[]): Policy {
           return {
             key,
             name: key,
-            permissions: r.gets ? ["get"] : ["put"],
+            permissions: [...new Set([r.gets ? "get" : "put", ...w_.noteRoles[i]!])],
             grantedTo: r.derivedFrom === null ? [] : [{ role: WS_ROLES[r.derivedFrom]!, onResource: "workspaces" as const, linkedByRelation: "parent" as const }],
           };
         }),
       },
     ],
     roles: [
-      { key: "admin", name: "Admin", permissions: p.adminGets ? [notesGet, "notes:post"] : ["notes:post"] },
-      { key: "user", name: "User", permissions: p.userGets ? [notesGet, "notes:post"] : ["notes:post"] },
+      { key: "admin", name: "Admin", permissions: [...(p.adminGets ? [notesGet, "notes:post"] : ["notes:post"]), ...on(w_.admin)] },
+      { key: "user", name: "User", permissions: [...(p.userGets ? [notesGet, "notes:post"] : ["notes:post"]), ...on(w_.user)] },
     ],
     conditionSets,
     setRules,
@@ -228,6 +242,83 @@ function dropRelations(c: NoteCandidates): NoteCandidates {
   const condition = strip(c.condition);
   return condition === null ? { kind: "none" } : { ...c, condition };
 }
+
+/** A `notes` field selecting `edges { node { viewerCan { get put delete } } }`, as the resolver sees it. */
+const WITH_VIEWER_CAN = {
+  fieldNodes: [((parse(`{ notes { edges { node { viewerCan { get put delete } } } } }`).definitions[0] as OperationDefinitionNode).selectionSet.selections[0] as FieldNode)],
+  fragments: {},
+} as unknown as GraphQLResolveInfo;
+
+const denialsOutsidePlan = jest.spyOn(Authorizer.prototype, "denyOutsidePlan");
+
+/**
+ * Checks one world for `viewerCan` on list pages: every note listed answers exactly what the
+ * PDP answers for get, put and delete. Returns the first violation (or null) and how many
+ * answers were known from the plans without a check.
+ */
+async function viewerCanViolation(w: World, narrow = false): Promise<{ violation: string | null; known: number }> {
+  const built = await build(w);
+  const known0 = denialsOutsidePlan.mock.calls.length;
+  const result = (violation: string | null) => ({ violation, known: denialsOutsidePlan.mock.calls.length - known0 });
+  try {
+    const real = new ListPlanner({ permit: built.permit, tenant: TENANT, ttlMs: 0, timeoutMs: 5000, logger });
+    // Narrowing the plans of put and delete: notes writable through a workspace role would read as not writable.
+    const planner: Planner = narrow ? { notes: async (u, action) => (action && action !== "get" ? dropRelations(await real.notes(u, action)) : real.notes(u)) } : real;
+    const actions = ["get", "put", "delete"] as const;
+    for (const userId of built.userIds) {
+      const answers = await built.permit.bulkCheck(
+        built.notes.flatMap((n) => actions.map((action) => ({ user: { key: userId }, action, resource: { ...noteResource(n), tenant: TENANT } }))),
+      );
+      const truth = new Map(built.notes.map((n, i) => [n.id, { get: answers[3 * i], put: answers[3 * i + 1], delete: answers[3 * i + 2] }]));
+      let after: string | null = null;
+      for (let pages = 0; pages < 50; pages++) {
+        // One request per page: its own Authorizer.
+        const ctx: AuthzContext = {
+          principal: { userId, sessionId: randomUUID() } as AuthzContext["principal"],
+          authorizer: new Authorizer({ permit: built.permit, user: { userId }, tenant: TENANT, logger }),
+          loaders: { note: new DataLoader(async (ids) => ids.map(() => null)), workspace: new DataLoader(async (ids) => ids.map(() => null)) },
+          listPlanner: planner,
+        };
+        const page = await service.page({ first: w.pageSize, after, workspaceId: null, viewer: userId }, await notesAccess(ctx, WITH_VIEWER_CAN));
+        for (const { node } of page.edges) {
+          const got = await notePermissions(ctx, node);
+          if (JSON.stringify(got) !== JSON.stringify(truth.get(node.id))) {
+            return result(`user ${userId}, note ${node.id}: viewerCan ${JSON.stringify(got)}, the PDP answers ${JSON.stringify(truth.get(node.id))}`);
+          }
+        }
+        if (!page.pageInfo.hasNextPage) break;
+        after = page.pageInfo.endCursor;
+      }
+    }
+    return result(null);
+  } finally {
+    await built.close();
+  }
+}
+
+describe("viewerCan on list pages, over random policies and data", () => {
+  it("answers what the PDP answers for every note, also where the plans answer without a check", async () => {
+    let known = 0;
+    await fc.assert(
+      fc.asyncProperty(world, async (w) => {
+        const found = await viewerCanViolation(w);
+        known += found.known;
+        expect(found.violation).toBeNull();
+      }),
+      { numRuns: 40, seed: Number(process.env.FC_SEED ?? 20261206), endOnFailure: true },
+    );
+    // The shortcut was taken: the property is not about a path never run.
+    expect(known).toBeGreaterThan(20);
+  });
+
+  it("catch plans for put and delete that narrow (forgetting roles derived through workspaces)", async () => {
+    const result = await fc.check(
+      fc.asyncProperty(world, async (w) => (await viewerCanViolation(w, true)).violation === null),
+      { numRuns: 80, seed: Number(process.env.FC_SEED ?? 20261206), endOnFailure: true },
+    );
+    expect(result.failed).toBe(true);
+  });
+});
 
 describe("list plans against the PDP, over random policies and data", () => {
   it("select every readable note, and pages list exactly the readable notes in order", async () => {

@@ -26,6 +26,13 @@ export async function resetPdpStats(settings: { apiKey: string; pdpUrl: string }
   if (res.status >= 300) throw new Error(`/local/stats/reset: HTTP ${res.status}`);
 }
 
+/** Decisions the local PDP has made so far (its decision log's sequence number): a bulk of n checks adds n. */
+export async function decisionsMade(settings: { apiKey: string; pdpUrl: string }): Promise<number> {
+  const res = await fetch(`${settings.pdpUrl}/local/decisions?limit=1`, { headers: { authorization: `Bearer ${settings.apiKey}` } });
+  if (res.status !== 200) throw new Error(`/local/decisions: HTTP ${res.status}`);
+  return ((await res.json()) as { last_seq: number }).last_seq;
+}
+
 /**
  * Calls to the PDP's decision endpoints (the ones a GraphQL request makes while resolving). The
  * REST reads of list plans are not counted: outside tests they are cached (LIST_PLAN_TTL_MS).
