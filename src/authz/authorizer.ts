@@ -269,17 +269,15 @@ export class Authorizer {
 
   /**
    * Records, without asking the PDP, that `action` is refused on `resource` because the
-   * resource lies outside the action's plan (list-plan.ts): a later `can` in this request
-   * answers false. Nothing already asked is changed.
+   * resource lies outside the action's plan (list-plan.ts): a later `can` of this resource
+   * object in this request answers false (an equal one built apart asks the PDP). Nothing
+   * already asked is changed.
    */
   denyOutsidePlan(action: string, resource: AuthzResource): void {
     let byAction = this.asked.get(resource);
     if (!byAction) this.asked.set(resource, (byAction = new Map()));
     if (byAction.has(action)) return;
-    const decision = new Decision(this.user.userId, action, resource, false, undefined, "plan");
-    const check = { key: checkCacheKey(action, resource), action, resource };
-    this.loader.prime(check, decision);
-    byAction.set(action, Promise.resolve(decision));
+    byAction.set(action, Promise.resolve(new Decision(this.user.userId, action, resource, false, undefined, "plan")));
   }
 
   /**
