@@ -45,8 +45,10 @@ import { startBareApi } from "./bare-server";
 const NOTES = 1_000;
 const OWN = 50;
 const OTHER_USERS = 9;
-const ROUNDS = 6;
+const ROUNDS = 8;
 const TOTAL_BUDGET_MS = 40_000;
+/** Requests per variant before its rounds: enough for V8 to have optimized the request path. */
+const WARMUP = 300;
 
 const LIST = `{ notes(first: 50) { edges { node { id title owner { id } viewerCan { get put delete } } } } }`;
 const NOTE = `query($id: ID!) { note(id: $id) { id title viewerCan { put delete } } }`;
@@ -114,7 +116,7 @@ async function measureShape(shape: string, load: LoadClient, postgres: Awaited<R
 
     const variant = (name: string, url: string, query: string, variables?: Record<string, unknown>): RemoteVariant => ({ name, url, token: callerToken, query, variables });
     const compare = async (a: RemoteVariant, b: RemoteVariant, perRound: number, roundBudgetMs: number) => {
-      const [x, y] = await alternateRemote(load, [a, b], { rounds: ROUNDS, perRound, roundBudgetMs, warmup: Math.min(30, perRound), totalBudgetMs: TOTAL_BUDGET_MS, ...(pdpPid === undefined ? {} : { pdpPid }) });
+      const [x, y] = await alternateRemote(load, [a, b], { rounds: ROUNDS, perRound, roundBudgetMs, warmup: Math.min(WARMUP, perRound), totalBudgetMs: TOTAL_BUDGET_MS, ...(pdpPid === undefined ? {} : { pdpPid }) });
       return { full: x!, bare: y! };
     };
     const list = await compare(variant("list, full", full.api.url, LIST), variant("list, bare", bare.url, LIST), 300, 3000);
