@@ -245,11 +245,9 @@ export class Authorizer {
 
   /** The decision itself, for a rule that may refuse on it (see `refuse`). Same batching and memo as `can`. */
   decide(action: string, resource: AuthzResource): Promise<AuthzDecision> {
-    let byAction = this.asked.get(resource);
-    if (!byAction) this.asked.set(resource, (byAction = new Map()));
-    let decision = byAction.get(action);
+    const asked = this.askedOf(resource);
+    let decision = asked.get(action);
     if (!decision) {
-      const asked = byAction;
       decision = this.loader.load({ key: checkCacheKey(action, resource), action, resource });
       asked.set(action, decision);
       // A failed batch is forgotten (as the loader forgets it): a later question asks again.
@@ -274,10 +272,14 @@ export class Authorizer {
    * already asked is changed.
    */
   denyOutsidePlan(action: string, resource: AuthzResource): void {
-    let byAction = this.asked.get(resource);
-    if (!byAction) this.asked.set(resource, (byAction = new Map()));
-    if (byAction.has(action)) return;
-    byAction.set(action, Promise.resolve(new Decision(this.user.userId, action, resource, false, undefined, "plan")));
+    const asked = this.askedOf(resource);
+    if (!asked.has(action)) asked.set(action, Promise.resolve(new Decision(this.user.userId, action, resource, false, undefined, "plan")));
+  }
+
+  private askedOf(resource: AuthzResource): Map<string, Promise<AuthzDecision>> {
+    let asked = this.asked.get(resource);
+    if (!asked) this.asked.set(resource, (asked = new Map()));
+    return asked;
   }
 
   /**

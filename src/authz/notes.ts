@@ -36,10 +36,9 @@ export async function notesAccess(ctx: AuthzContext, info: GraphQLResolveInfo): 
         batch.map((note, i) => {
           const resource = noteResource(note);
           if (i < wanted) {
-            for (const action of prefetch) {
-              if (action !== NoteAction.get && outside(action, note)) authorizer.denyOutsidePlan(action, resource);
-              else authorizer.prefetch([action], resource);
-            }
+            // Recorded first, so that the prefetch asks the PDP only the others.
+            for (const action of others) if (outside(action, note)) authorizer.denyOutsidePlan(action, resource);
+            authorizer.prefetch(prefetch, resource);
           }
           return authorizer.can(NoteAction.get, resource);
         }),

@@ -35,12 +35,10 @@ export class NoteRepository {
   /**
    * The reader of a list's pages: rows after a position in (createdAt DESC, id DESC) order,
    * among the candidates; each part of a plan is one index range scan (by owner, by workspace,
-   * or by date). What a plan needs from the database (the caller's memberships, so that each
-   * part is a scan by ids) is read here once, not for every batch of a page.
+   * or by date). `memberships` (`membershipsFor`) are read once for a page, not for every batch.
    */
-  async scanner(candidates: NoteCandidates = { kind: "all" }): Promise<NoteScanner> {
+  scanner(candidates: NoteCandidates, memberships: readonly Membership[]): NoteScanner {
     if (candidates.kind === "none") return async () => [];
-    const memberships = candidates.kind === "where" ? await this.membershipsOf(candidates.userId) : [];
     const restriction = candidates.kind === "where" ? planRestriction(candidates, memberships) : undefined;
     return async (position, limit, workspaceId) => {
       const window = (a: string) => [
@@ -62,12 +60,9 @@ export class NoteRepository {
   /**
    * For plans of this caller's actions: whether a note lies outside the plan of an action, so
    * that no rule of the policy can allow it there (the plan is never narrower than the policy).
-   * A condition that cannot be told here counts as inside. Memberships are read once, when a
-   * plan names workspace roles.
+   * A condition that cannot be told here counts as inside.
    */
-  async outsidePlans(plans: ReadonlyMap<string, NoteCandidates>): Promise<(action: string, note: Note) => boolean> {
-    const where = [...plans.values()].find((p) => p.kind === "where");
-    const memberships = where ? await this.membershipsOf(where.userId) : [];
+  outsidePlans(plans: ReadonlyMap<string, NoteCandidates>, memberships: readonly Membership[]): (action: string, note: Note) => boolean {
     const matchers = new Map<string, (note: Note) => boolean>();
     for (const [action, plan] of plans) {
       matchers.set(action, plan.kind === "all" ? () => true : plan.kind === "none" ? () => false : planMatcher(plan, memberships));
@@ -78,8 +73,18 @@ export class NoteRepository {
     };
   }
 
-  private membershipsOf(userId: string): Promise<Membership[]> {
-    return this.ds.query(`SELECT workspace_id, role FROM workspace_members WHERE user_id = $1`, [userId]) as Promise<Membership[]>;
+  /**
+   * What one caller's plans need from the database, read once for a page: their workspace
+   * memberships (the plans' conditions on workspace roles are scans by workspace id), when any
+   * plan is a condition, and none otherwise.
+   */
+  async membershipsFor(plans: Iterable<NoteCandidates>): Promise<readonly Membership[]> {
+    for (const plan of plans) {
+      if (plan.kind === "where") {
+        return (await this.ds.query(`SELECT workspace_id, role FROM workspace_members WHERE user_id = $1`, [plan.userId])) as Membership[];
+      }
+    }
+    return [];
   }
 
   insert(m: EntityManager, note: Pick<Note, "title" | "body" | "ownerId" | "workspaceId">): Promise<Note> {

@@ -123,7 +123,10 @@ export class NoteService {
         },
       };
     };
-    const [scan, outside] = await Promise.all([this.notes.scanner(access.candidates), this.notes.outsidePlans(access.otherActions ?? new Map())]);
+    const otherActions = access.otherActions ?? new Map<string, NoteCandidates>();
+    const memberships = await this.notes.membershipsFor([access.candidates, ...otherActions.values()]);
+    const scan = this.notes.scanner(access.candidates, memberships);
+    const outside = this.notes.outsidePlans(otherActions, memberships);
     let batchSize = first + 1;
     for (;;) {
       const rows = await scan(position, batchSize + 1, args.workspaceId);

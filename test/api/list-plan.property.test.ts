@@ -202,7 +202,7 @@ async function violation(w: World, narrow = false): Promise<string | null> {
       const readable = built.notes.filter((_, i) => decisions[i]).sort(newestFirst).map((n) => n.id);
 
       const candidates = await planner.notes(userId);
-      const selected = new Set((await (await repository.scanner(candidates))(null, 1000, null)).map((n) => n.id));
+      const selected = new Set((await repository.scanner(candidates, await repository.membershipsFor([candidates]))(null, 1000, null)).map((n) => n.id));
       const missing = readable.filter((id) => !selected.has(id));
       if (missing.length > 0) return `user ${userId}: plan ${JSON.stringify(candidates)} misses readable notes ${missing.join(", ")}`;
 
