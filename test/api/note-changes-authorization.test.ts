@@ -6,8 +6,8 @@
  * page of 100, none per change a caller may not see.
  */
 import type { Permit } from "permitio";
-import { CreateNoteDocument, CreateWorkspaceDocument, DeleteNoteDocument, MeDocument, NoteChangesDocument, NoteChangesHeadDocument, ShareWorkspaceDocument, UnshareWorkspaceDocument, UpdateNoteDocument } from "../generated/graphql";
-import { dataOf, type TestApi } from "../support/api";
+import { CreateNoteDocument, CreateWorkspaceDocument, DeleteNoteDocument, NoteChangesDocument, NoteChangesHeadDocument, ShareWorkspaceDocument, UnshareWorkspaceDocument, UpdateNoteDocument } from "../generated/graphql";
+import { dataOf, signIn, type TestApi } from "../support/api";
 import { untilChangesReadable } from "../support/database";
 import { decisionCalls, pdpStats, permitAdmin, resetPdpStats } from "../support/permit";
 import { startApiBehindProxy, type ApiBehindProxy } from "../support/policy-pdp";
@@ -27,8 +27,7 @@ beforeAll(async () => {
   api = setup.api;
   permit = permitAdmin({ apiKey: API_KEY, pdpUrl: setup.pdp.url, apiUrl: setup.pdp.url });
   for (const name of ["bob", "alice", "erin", "carol", "dave"]) {
-    tokens[name] = await api.token(`${name}@example.com`);
-    ids[name] = dataOf(await api.gql(MeDocument, {}, tokens[name])).me.id;
+    ({ token: tokens[name], id: ids[name] } = await signIn(api, name));
   }
   await permit.api.users.update(ids.bob!, { attributes: { plan: "premium" } });
   await permit.api.users.assignRole({ user: ids.erin!, role: "admin", tenant: "default" });

@@ -5,10 +5,10 @@
  * is delivered unchecked: the stream gets AUTHZ_UNAVAILABLE and the socket stays open.
  */
 import type { Permit } from "permitio";
-import { CreateNoteDocument, CreateWorkspaceDocument, DeleteNoteDocument, MeDocument, ShareWorkspaceDocument, UnshareWorkspaceDocument, UpdateNoteDocument } from "../generated/graphql";
+import { CreateNoteDocument, CreateWorkspaceDocument, DeleteNoteDocument, ShareWorkspaceDocument, UnshareWorkspaceDocument, UpdateNoteDocument } from "../generated/graphql";
 import { logNoteChange, logNoteDeletions } from "../../src/changes/change-log";
 import { NoteRepository } from "../../src/notes/note.repository";
-import { dataOf, type TestApi } from "../support/api";
+import { dataOf, signIn, type TestApi } from "../support/api";
 import { permitAdmin } from "../support/permit";
 import { startApiBehindProxy, type ApiBehindProxy } from "../support/policy-pdp";
 import { connect, NOTE_EVENTS, subscribe, waitFor, type NoteEventsResult, type Subscription, type WsConnection } from "../support/subscriptions";
@@ -26,8 +26,7 @@ beforeAll(async () => {
   api = setup.api;
   permit = permitAdmin({ apiKey: "test_subscriptions_policy", pdpUrl: setup.pdp.url, apiUrl: setup.pdp.url });
   for (const name of ["alice", "bob", "carol", "dave", "erin"]) {
-    tokens[name] = await api.token(`${name}@example.com`);
-    ids[name] = (await api.gql(MeDocument, {}, tokens[name])).data!.me.id;
+    ({ token: tokens[name], id: ids[name] } = await signIn(api, name));
   }
   await permit.api.users.update(ids.bob!, { attributes: { plan: "premium" } });
   workspaceId = dataOf(await api.gql(CreateWorkspaceDocument, { input: { name: "Launch" } }, tokens.bob)).createWorkspace.id;

@@ -13,8 +13,8 @@ import { createClient, type Client } from "../../examples/typescript-client/src/
 import { CreateNoteMutation, DeleteNoteMutation, NoteChangesQuery, UpdateNoteMutation } from "../../examples/typescript-client/src/operations";
 import { readStore, syncOnce, type StoredNote, type SyncStore } from "../../examples/typescript-client/src/sync";
 import { errorCode } from "../../examples/typescript-client/src/walkthrough";
-import { CreateNoteDocument, CreateWorkspaceDocument, DeleteNoteDocument, MeDocument, ShareWorkspaceDocument, UnshareWorkspaceDocument, UpdateNoteDocument } from "../generated/graphql";
-import { dataOf, startTestApi, type TestApi } from "../support/api";
+import { CreateNoteDocument, CreateWorkspaceDocument, DeleteNoteDocument, ShareWorkspaceDocument, UnshareWorkspaceDocument, UpdateNoteDocument } from "../generated/graphql";
+import { dataOf, signIn, startTestApi, type TestApi } from "../support/api";
 import { permitAdmin } from "../support/permit";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -33,8 +33,7 @@ beforeAll(async () => {
   api = await startTestApi({ NOTE_CHANGES_TRIM_INTERVAL_MS: "200" });
   dir = await mkdtemp(path.join(os.tmpdir(), "notes-sync-"));
   for (const name of NAMES) {
-    tokens[name] = await api.token(`${name}@example.com`);
-    ids[name] = dataOf(await api.gql(MeDocument, {}, tokens[name])).me.id;
+    ({ token: tokens[name], id: ids[name] } = await signIn(api, name));
     clients[name] = createClient({ url: api.url, token: tokens[name] });
   }
   const permit = permitAdmin(api.permit);

@@ -12,6 +12,7 @@ import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { startApi, type RunningApi } from "../../src/app";
 import { loadConfig, type Config } from "../../src/config";
 import { createLogger } from "../../src/common/logger";
+import { MeDocument } from "../generated/graphql";
 import { createTestDatabase } from "./database";
 
 export interface GraphQLResponse<T> {
@@ -109,6 +110,12 @@ export async function startTestApi(env: Record<string, string> = {}, options: Te
 export function dataOf<T>(response: GraphQLResponse<T>): T {
   if (response.errors?.length || !response.data) throw new Error(`GraphQL request failed: ${JSON.stringify(response.errors ?? response)}`);
   return response.data;
+}
+
+/** `{name}@example.com` signed in through the API once (recorded, synced to the PDP): their token and user id. */
+export async function signIn(api: TestApi, name: string): Promise<{ token: string; id: string }> {
+  const token = await api.token(`${name}@example.com`);
+  return { token, id: dataOf(await api.gql(MeDocument, {}, token)).me.id };
 }
 
 /** The error codes of a response, in order (for compact assertions). */
