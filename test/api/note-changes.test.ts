@@ -11,6 +11,7 @@ import { ChangeLogRepository } from "../../src/changes/change-log.repository";
 import { comparePositions, type ChangePosition } from "../../src/changes/change-log";
 import { CreateNoteDocument, NoteChangesDocument, NoteChangesHeadDocument, NotesDocument, UpdateNoteDocument } from "../generated/graphql";
 import { dataOf, startTestApi, type TestApi } from "../support/api";
+import { untilChangesReadable } from "../support/database";
 
 let api: TestApi;
 let alice: string;
@@ -189,6 +190,9 @@ describe("retention", () => {
   it("trims expired changes in the background; a cursor before them gets RESYNC_REQUIRED, a newer one goes on", async () => {
     const old = await head(alice);
     const expired = await createNote(alice, "expired soon");
+    // The head trails any transaction still open on the cluster (other suites run beside this
+    // one): wait until it has passed the expired change, so the newer cursor is truly after it.
+    await untilChangesReadable(api.dataSource);
     const recentCursor = await head(alice);
     const recent = await createNote(alice, "recent");
     await api.dataSource.query(`UPDATE note_changes SET at = now() - interval '40 days' WHERE note_id = $1`, [expired.id]);
