@@ -6,12 +6,13 @@
  *
  *   npx tsx bench/profile-list-page.ts bare    (the API without authorization, bare-server.ts)
  *   npx tsx bench/profile-list-page.ts full    (npm start's stack, the PDP in-process)
+ *   npx tsx bench/profile-list-page.ts sidecar (npm start's stack, the PDP in its own process)
  */
 import "reflect-metadata";
 import { Session } from "node:inspector/promises";
 import type { Runtime } from "node:inspector";
 import { createLogger } from "../src/common/logger";
-import { ok, processCpuMs, seedNotes, startFullStack, startLoadClient, startPostgres } from "./api-support";
+import { ok, processCpuMs, seedNotes, startFullStack, startLoadClient, startPostgres, startSidecarPdp } from "./api-support";
 import { startBareApi } from "./bare-server";
 
 const LIST = `{ notes(first: 50) { edges { node { id title owner { id } viewerCan { get put delete } } } } }`;
@@ -38,7 +39,9 @@ function partOf(frame: Runtime.CallFrame): string | null {
   if (url.includes("/src/authz/")) return "src/authz (Authorizer, viewerCan, list filter)";
   if (url.includes("/packages/local-pdp/")) return "local PDP (evaluation, decision log)";
   if (pkg === "jose" || url.includes("/src/auth/")) return "token verification";
-  if (pkg === "axios" || pkg === "follow-redirects" || pkg === "permitio" || url === "node:_http_client") return "SDK transport (permitio, axios)";
+  if (pkg === "permitio") return "permitio SDK (check inputs, log lines)";
+  if (pkg === "axios" || pkg === "follow-redirects" || url === "node:_http_client") return "decision transport (axios, node:http client)";
+  if (url === "" && (fn === "stringify" || fn === "parse")) return "JSON";
   if (url.includes("/src/")) return "src, other (services, repositories, context, limits)";
   if (pkg === "") return "Node runtime (promises, timers, buffers, the profiler)";
   return `other packages`;
@@ -46,10 +49,12 @@ function partOf(frame: Runtime.CallFrame): string | null {
 
 async function main(): Promise<void> {
   const target = process.argv[2] ?? "bare";
-  if (target !== "bare" && target !== "full") throw new Error("usage: profile-list-page.ts bare|full");
+  if (target !== "bare" && target !== "full" && target !== "sidecar") throw new Error("usage: profile-list-page.ts bare|full|sidecar");
   const postgres = await startPostgres();
   const load = startLoadClient();
-  const full = await startFullStack(postgres.pg, postgres.dataDir, "profile", { LOCAL_PDP_DECISIONS: "in-process" });
+  const sidecar = target === "sidecar" ? await startSidecarPdp(postgres.dataDir) : null;
+  const pdpEnv: Record<string, string> = sidecar ? { PERMIT_API_KEY: sidecar.apiKey, PERMIT_PDP_URL: sidecar.url, PERMIT_API_URL: sidecar.url } : { LOCAL_PDP_DECISIONS: "in-process" };
+  const full = await startFullStack(postgres.pg, postgres.dataDir, "profile", pdpEnv);
   const bare = await startBareApi(full.api, full.config, createLogger("silent"));
   try {
     const token = await full.token("caller@bench.local");
@@ -89,6 +94,7 @@ async function main(): Promise<void> {
     load.stop();
     await bare.stop();
     await full.api.stop();
+    await sidecar?.stop();
     await postgres.stop();
   }
 }

@@ -115,7 +115,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     stops.push(() => dataSource.destroy());
     await migrate(dataSource);
 
-    const permit = createPermitClient({ ...embedded.permit, timeoutMs: config.permit.timeoutMs, pdpMaxSockets: config.permit.pdpMaxSockets }, logger);
+    const permit = createPermitClient({ ...embedded.permit, timeoutMs: config.permit.timeoutMs, pdpMaxSockets: config.permit.pdpMaxSockets, pdpViaProxy: config.permit.pdpViaProxy }, logger);
     const permitFacts = new PermitFacts({ permit, tenant: config.permit.tenant, logger });
     if (embedded.permitIsLocal) {
       const result = await applyPolicy(permit, policy, { tenant: config.permit.tenant });

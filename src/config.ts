@@ -35,6 +35,11 @@ export interface Config {
     timeoutMs: number;
     /** Connections kept open to the PDP at most (`PERMIT_PDP_MAX_SOCKETS`); more concurrent calls wait for one. */
     pdpMaxSockets: number;
+    /**
+     * The environment names an HTTP(S) proxy (`HTTP_PROXY`, `HTTPS_PROXY`, or lower case): decision
+     * calls then go through axios's own adapter, which honours it (`src/permit/decision-transport.ts`).
+     */
+    pdpViaProxy: boolean;
     /** Port of the embedded local PDP (`LOCAL_PDP_PORT`; 0, the default, = any free port). */
     localPdpPort: number;
     /**
@@ -275,6 +280,7 @@ export function loadConfig(env: Env = process.env): Config {
       tenant: nonEmpty(env, "PERMIT_TENANT") ?? "default",
       timeoutMs: integer(env, "PERMIT_TIMEOUT_MS", 2000, 50, 60000),
       pdpMaxSockets: integer(env, "PERMIT_PDP_MAX_SOCKETS", 32, 1, 1024),
+      pdpViaProxy: ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"].some((name) => Boolean(env[name])),
       // 0: any free port, so that two checkouts can run side by side; the CLIs find it in DATA_DIR.
       localPdpPort: integer(env, "LOCAL_PDP_PORT", 0, 0, 65535),
       localPdpDecisions: oneOf(env, "LOCAL_PDP_DECISIONS", ["in-process", "http"] as const, "in-process"),

@@ -60,5 +60,5 @@ export async function resolvePermitTarget(config: Config): Promise<PermitTarget>
 
 /** An SDK client for the target, with the environment's timeout. */
 export function connectPermit(config: Config, target: PermitTarget, logger: Logger): Permit {
-  return createPermitClient({ apiKey: target.apiKey, pdpUrl: target.pdpUrl, apiUrl: target.apiUrl, timeoutMs: config.permit.timeoutMs }, logger);
+  return createPermitClient({ apiKey: target.apiKey, pdpUrl: target.pdpUrl, apiUrl: target.apiUrl, timeoutMs: config.permit.timeoutMs, pdpViaProxy: config.permit.pdpViaProxy }, logger);
 }

@@ -8,6 +8,7 @@ import https from "node:https";
 import { Permit, PermitApiError, PermitConnectionError, PermitContextError, PermitError } from "permitio";
 import { AppError, authzUnavailable, isAppError } from "../common/errors";
 import type { Logger } from "../common/logger";
+import { decisionTransport } from "./decision-transport";
 
 export interface PermitClientSettings {
   apiKey: string;
@@ -25,10 +26,12 @@ export interface PermitClientSettings {
    * concurrent decision call would open a connection of its own and keep it.
    */
   pdpMaxSockets?: number;
+  /** Decision calls through axios's own adapter, for a proxy it honours (default false). */
+  pdpViaProxy?: boolean;
 }
 
 /** The SDK's own HTTP client for the PDP (2.7.6): its options cover the REST and OPA clients only. */
-type WithPdpClient = { enforcer?: { client?: { defaults: { httpAgent?: http.Agent; httpsAgent?: https.Agent } } } };
+type WithPdpClient = { enforcer?: { client?: { defaults: { httpAgent?: http.Agent; httpsAgent?: https.Agent; adapter?: unknown } } } };
 
 const DEFAULT_PDP_MAX_SOCKETS = 32;
 
@@ -59,8 +62,13 @@ export function createPermitClient(settings: PermitClientSettings, logger: Logge
   const pdpClient = (permit as unknown as WithPdpClient).enforcer?.client;
   if (!pdpClient?.defaults) throw new Error("the permitio SDK's PDP client was not found (SDK 2.7.6 is pinned for it)");
   const maxSockets = settings.pdpMaxSockets ?? DEFAULT_PDP_MAX_SOCKETS;
-  pdpClient.defaults.httpAgent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
-  pdpClient.defaults.httpsAgent = new https.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+  const agents = {
+    http: new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets }),
+    https: new https.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets }),
+  };
+  pdpClient.defaults.httpAgent = agents.http;
+  pdpClient.defaults.httpsAgent = agents.https;
+  pdpClient.defaults.adapter = decisionTransport(agents, { viaProxy: settings.pdpViaProxy ?? false });
   logger.debug({ pdp, apiUrl, timeoutMs: settings.timeoutMs, restTimeoutMs }, "permit client created");
   return permit;
 }

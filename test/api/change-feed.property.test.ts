@@ -119,11 +119,17 @@ class Device {
       this.cursor = (await must(HEAD, {}, this.token)).noteChangesHead;
       this.notes = (await fetchNotes(this.token))!;
     }
-    for (;;) {
+    // A feed that says "more" without moving is waiting on a fact: fail with the outbox's state, not at jest's timeout.
+    for (let stalled = 0; ; ) {
       const page: { cursor: string; hasMore: boolean; changes: Change[] } = (await must(CHANGES, { after: this.cursor, first }, this.token)).noteChanges;
       for (const change of page.changes) await this.apply(change);
+      stalled = page.cursor === this.cursor && page.changes.length === 0 ? stalled + 1 : 0;
       this.cursor = page.cursor;
       if (!page.hasMore) return;
+      if (stalled >= 20) {
+        const pending = await api.dataSource.query(`SELECT id, kind, attempts, rejections, stuck_at, last_error FROM permit_outbox WHERE delivered_at IS NULL ORDER BY id`);
+        throw new Error(`the feed stalled for 20 pages; facts pending: ${JSON.stringify(pending)}`);
+      }
     }
   }
 

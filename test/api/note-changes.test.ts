@@ -150,6 +150,8 @@ describe("noteChanges through the API", () => {
   });
 
   it("hands back the same cursor when nothing happened, and a new one once something did", async () => {
+    // Every earlier change readable first: one that became readable between the two reads would move the cursor.
+    await untilChangesReadable(api.dataSource);
     const caughtUp = dataOf(await changesAfter(bob, await head(bob))).noteChanges.cursor;
     const idle = dataOf(await changesAfter(bob, caughtUp)).noteChanges;
     expect(idle.changes).toEqual([]);
