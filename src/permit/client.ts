@@ -5,10 +5,11 @@
  */
 import http from "node:http";
 import https from "node:https";
+import type { AxiosInstance } from "axios";
 import { Permit, PermitApiError, PermitConnectionError, PermitContextError, PermitError } from "permitio";
 import { AppError, authzUnavailable, isAppError } from "../common/errors";
 import type { Logger } from "../common/logger";
-import { decisionTransport } from "./decision-transport";
+import { decisionClient } from "./decision-transport";
 
 export interface PermitClientSettings {
   apiKey: string;
@@ -31,7 +32,7 @@ export interface PermitClientSettings {
 }
 
 /** The SDK's own HTTP client for the PDP (2.7.6): its options cover the REST and OPA clients only. */
-type WithPdpClient = { enforcer?: { client?: { defaults: { httpAgent?: http.Agent; httpsAgent?: https.Agent; adapter?: unknown } } } };
+type WithPdpClient = { enforcer?: { client?: AxiosInstance } };
 
 const DEFAULT_PDP_MAX_SOCKETS = 32;
 
@@ -59,16 +60,14 @@ export function createPermitClient(settings: PermitClientSettings, logger: Logge
   const restTimeoutMs = settings.restTimeoutMs ?? Math.max(10_000, 5 * settings.timeoutMs);
   // `axiosInstance` is the REST client only (the PDP client has its own, with `timeout`).
   permit.config.axiosInstance.defaults.timeout = restTimeoutMs;
-  const pdpClient = (permit as unknown as WithPdpClient).enforcer?.client;
-  if (!pdpClient?.defaults) throw new Error("the permitio SDK's PDP client was not found (SDK 2.7.6 is pinned for it)");
+  const enforcer = (permit as unknown as WithPdpClient).enforcer;
+  if (!enforcer?.client?.defaults) throw new Error("the permitio SDK's PDP client was not found (SDK 2.7.6 is pinned for it)");
   const maxSockets = settings.pdpMaxSockets ?? DEFAULT_PDP_MAX_SOCKETS;
   const agents = {
     http: new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets }),
     https: new https.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets }),
   };
-  pdpClient.defaults.httpAgent = agents.http;
-  pdpClient.defaults.httpsAgent = agents.https;
-  pdpClient.defaults.adapter = decisionTransport(agents, { viaProxy: settings.pdpViaProxy ?? false });
+  enforcer.client = decisionClient(enforcer.client, agents, { viaProxy: settings.pdpViaProxy ?? false });
   logger.debug({ pdp, apiUrl, timeoutMs: settings.timeoutMs, restTimeoutMs }, "permit client created");
   return permit;
 }

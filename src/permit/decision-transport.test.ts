@@ -1,13 +1,10 @@
 import http from "node:http";
-import https from "node:https";
 import type { AddressInfo } from "node:net";
 import zlib from "node:zlib";
-import axios from "axios";
-import type { Permit } from "permitio";
+import { Permit } from "permitio";
 import { createLogger } from "../common/logger";
 import { loadConfig } from "../config";
 import { createPermitClient, describePermitError, isPermitUnavailable } from "./client";
-import { decisionTransport } from "./decision-transport";
 
 type Mode = "allow" | "gzip" | "status 500" | "redirect" | "hang" | "truncated" | "not json";
 
@@ -57,11 +54,10 @@ async function scriptedPdp() {
 
 const checks = [0, 1, 2].map((i) => ({ user: { key: "u1" }, action: "get", resource: { type: "notes", key: `n${i}`, tenant: "default" } }));
 
-/** The project's client, and the same client on axios's own adapter: what the lean transport must match. */
+/** The project's client, and the SDK's own client (axios throughout): what the lean transport must match. */
 function clients(url: string) {
   const lean = createPermitClient({ apiKey: "k", pdpUrl: url, apiUrl: url, timeoutMs: 150 }, createLogger("silent"));
-  const reference = createPermitClient({ apiKey: "k", pdpUrl: url, apiUrl: url, timeoutMs: 150 }, createLogger("silent"));
-  (reference as unknown as { enforcer: { client: { defaults: { adapter: unknown } } } }).enforcer.client.defaults.adapter = axios.getAdapter("http");
+  const reference = new Permit({ token: "k", pdp: url, apiUrl: url, timeout: 150, throwOnError: true, log: { level: "silent", json: false, label: "permit" }, retry: false, pdpRetry: false, multiTenancy: { useDefaultTenantIfEmpty: true } });
   return { lean, reference };
 }
 
@@ -119,11 +115,20 @@ describe("the decision transport", () => {
     expect(pdp.state.headers).toHaveLength(1);
   });
 
-  it("leaves every call to axios's adapter when the environment names a proxy, and only then", () => {
+  it("leaves every call to axios's adapter when the environment names a proxy, and only then", async () => {
     expect(loadConfig({ HTTPS_PROXY: "http://proxy.internal:3128" }).permit.pdpViaProxy).toBe(true);
     expect(loadConfig({}).permit.pdpViaProxy).toBe(false);
-    const agents = { http: new http.Agent(), https: new https.Agent() };
-    expect(decisionTransport(agents, { viaProxy: true })).toBe(axios.getAdapter("http"));
-    expect(decisionTransport(agents, { viaProxy: false })).not.toBe(axios.getAdapter("http"));
+    const proxied = createPermitClient({ apiKey: "k", pdpUrl: pdp.url, apiUrl: pdp.url, timeoutMs: 150, pdpViaProxy: true }, createLogger("silent"));
+    expect(await outcome(proxied)).toEqual({ decisions: [true, false, true] });
+    expect(pdp.state.headers.map((h) => h["accept-encoding"])).toEqual([expect.stringContaining("gzip")]);
+  });
+
+  it("sends what the SDK's own client sends, but for the encoding it accepts", async () => {
+    const { lean, reference } = clients(pdp.url);
+    await outcome(lean);
+    await outcome(reference);
+    const [mine, theirs] = pdp.state.headers.map(({ host: _host, connection: _connection, "accept-encoding": _encoding, "user-agent": _agent, ...rest }) => rest);
+    expect(mine).toEqual(theirs);
+    expect(mine).toMatchObject({ authorization: "Bearer k", "content-type": "application/json", "x-permit-sdk-version": expect.any(String) });
   });
 });

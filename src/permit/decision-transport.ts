@@ -1,40 +1,45 @@
 /**
  * The transport of the SDK's decision calls (check, bulkCheck, user permissions): one plain
- * node:http(s) request on a bounded keep-alive agent in place of axios's own adapter.
+ * node:http(s) request on a bounded keep-alive agent, with one JSON serialization each way.
  *
- * A decision call is one small JSON body out and one in, on every request's path. axios's
- * adapter wraps each in follow-redirects, streams, decompression and proxy resolution, and on
- * loopback that costs the API more CPU than the PDP spends answering. axios itself stays (the
- * SDK's client, its headers, JSON transforms and status validation); only the adapter changes,
- * and its answers and errors keep axios's shapes: the same AxiosError codes (ECONNREFUSED,
- * ECONNABORTED on timeout, ERR_BAD_RESPONSE with the response), so the SDK, the breaker and
- * `describePermitError` read them as before.
+ * A decision call is one small JSON body out and one in, on every request's path. Through
+ * axios, each also merges configs, runs the interceptors, normalizes headers, and its adapter
+ * adds follow-redirects, streams, decompression and proxy resolution: on loopback that cost the
+ * API more CPU than the PDP spends answering. So the SDK's PDP client gets a `post` of its own
+ * for the calls the SDK makes (a path, a JSON body, a timeout and an Authorization header);
+ * anything else it is asked goes through its axios instance, on an adapter that sends the same
+ * way. Answers and errors keep axios's shapes (AxiosError with the same codes, messages and
+ * response), so the SDK, the breaker and `describePermitError` read them as before;
+ * decision-transport.test.ts compares both with the SDK's own client.
  *
- * Anything a decision call does not use goes to axios's adapter unchanged: query params,
- * cancellation, non-JSON bodies or answers, and proxies (HTTP(S)_PROXY in the environment).
- * A redirect is not followed: the SDK refuses any status but 200, so it fails closed.
+ * With a proxy in the environment (HTTP(S)_PROXY), every call stays on axios's own adapter,
+ * which honours it. A redirect is not followed: the SDK refuses any status but 200, so it fails
+ * closed.
  */
 import http from "node:http";
 import https from "node:https";
 import zlib from "node:zlib";
-import axios, { AxiosError, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from "axios";
+import axios, { AxiosError, type AxiosAdapter, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse, type InternalAxiosRequestConfig } from "axios";
 
 export interface DecisionAgents {
   http: http.Agent;
   https: https.Agent;
 }
 
+/** One request as the lean path sends it. `config` is what axios's errors and answers carry. */
+interface Outgoing {
+  url: URL;
+  method: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+  timeoutMs: number;
+  config: InternalAxiosRequestConfig;
+}
+
 const ABSOLUTE = /^([a-z][a-z\d+\-.]*:)?\/\//i;
 
-/** The request's URL when the lean path can send it, otherwise null (axios's adapter sends it). */
-function leanTarget(config: InternalAxiosRequestConfig): URL | null {
-  if (config.signal || config.cancelToken || config.auth) return null;
-  if (config.params && Object.keys(config.params as object).length > 0) return null;
-  if (config.responseType && config.responseType !== "json" && config.responseType !== "text") return null;
-  if (config.data !== undefined && config.data !== null && typeof config.data !== "string") return null;
-  const path = config.url ?? "";
-  const full = ABSOLUTE.test(path) || !config.baseURL ? path : `${config.baseURL.replace(/\/+$/, "")}/${path.replace(/^\/+/, "")}`;
-  const url = new URL(full);
+function fullUrl(baseURL: string | undefined, path: string): URL | null {
+  const url = new URL(ABSOLUTE.test(path) || !baseURL ? path : `${baseURL.replace(/\/+$/, "")}/${path.replace(/^\/+/, "")}`);
   return url.protocol === "http:" || url.protocol === "https:" ? url : null;
 }
 
@@ -56,26 +61,13 @@ function decoded(body: Buffer, encoding: string | undefined): Buffer {
   }
 }
 
-/**
- * The adapter for the SDK's PDP client. axios's own adapter sends what the lean path does not,
- * and every call when the environment names a proxy (`viaProxy`, from config.ts).
- */
-export function decisionTransport(agents: DecisionAgents, options: { viaProxy: boolean }): AxiosAdapter {
-  const fallback = axios.getAdapter("http");
-  if (options.viaProxy) return fallback;
-  return (config) => {
-    const url = leanTarget(config);
-    return url ? send(url, config, agents) : fallback(config);
-  };
-}
-
-function send(url: URL, config: InternalAxiosRequestConfig, agents: DecisionAgents): Promise<AxiosResponse> {
+/** The answer with its body as text; rejected as axios rejects (its `settle`) when the status is not valid. */
+function send(out: Outgoing, agents: DecisionAgents): Promise<AxiosResponse<string>> {
+  const { config } = out;
   return new Promise((resolve, reject) => {
-    const body = typeof config.data === "string" ? config.data : undefined;
-    const headers = config.headers.toJSON() as Record<string, string>;
-    headers["accept-encoding"] = "identity";
-    if (body !== undefined) headers["content-length"] = String(Buffer.byteLength(body));
-    const secure = url.protocol === "https:";
+    out.headers["accept-encoding"] = "identity";
+    if (out.body !== undefined) out.headers["content-length"] = String(Buffer.byteLength(out.body));
+    const secure = out.url.protocol === "https:";
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
     const fail = (error: AxiosError) => {
@@ -87,26 +79,29 @@ function send(url: URL, config: InternalAxiosRequestConfig, agents: DecisionAgen
     };
     const request = (secure ? https : http).request(
       {
-        protocol: url.protocol,
-        hostname: url.hostname,
-        port: url.port,
-        path: `${url.pathname}${url.search}`,
-        method: (config.method ?? "get").toUpperCase(),
-        headers,
+        protocol: out.url.protocol,
+        hostname: out.url.hostname,
+        port: out.url.port,
+        path: `${out.url.pathname}${out.url.search}`,
+        method: out.method,
+        headers: out.headers,
         agent: secure ? agents.https : agents.http,
       },
       (response) => {
         const chunks: Buffer[] = [];
         let size = 0;
         const max = config.maxContentLength ?? -1;
+        // Cut off mid-answer: axios's own words for it.
+        const aborted = () => new AxiosError("stream has been aborted", AxiosError.ERR_BAD_RESPONSE, config, request);
         response.on("data", (chunk: Buffer) => {
           size += chunk.length;
           if (max > -1 && size > max) fail(new AxiosError(`maxContentLength size of ${max} exceeded`, AxiosError.ERR_BAD_RESPONSE, config, request));
           else chunks.push(chunk);
         });
-        // Cut off mid-answer: axios's own words for it.
-        const aborted = () => new AxiosError("stream has been aborted", AxiosError.ERR_BAD_RESPONSE, config, request);
         response.on("error", (error) => fail(response.complete ? AxiosError.from(error, (error as NodeJS.ErrnoException).code, config, request) : aborted()));
+        response.on("close", () => {
+          if (!response.complete) fail(aborted());
+        });
         response.on("end", () => {
           if (settled) return;
           let data: string;
@@ -119,24 +114,91 @@ function send(url: URL, config: InternalAxiosRequestConfig, agents: DecisionAgen
           settled = true;
           clearTimeout(timer);
           const status = response.statusCode ?? 0;
-          const answer: AxiosResponse = { data, status, statusText: response.statusMessage ?? "", headers: response.headers, config, request };
-          // axios's settle: the status is validated here, the JSON parsed by its transforms afterwards.
+          const answer: AxiosResponse<string> = { data, status, statusText: response.statusMessage ?? "", headers: response.headers, config, request };
           if (!status || !config.validateStatus || config.validateStatus(status)) resolve(answer);
           else reject(new AxiosError(`Request failed with status code ${status}`, status >= 400 && status < 500 ? AxiosError.ERR_BAD_REQUEST : AxiosError.ERR_BAD_RESPONSE, config, request, answer));
-        });
-        response.on("close", () => {
-          if (!response.complete) fail(aborted());
         });
       },
     );
     request.on("error", (error) => fail(AxiosError.from(error, (error as NodeJS.ErrnoException).code, config, request)));
-    if (config.timeout && config.timeout > 0) {
-      // One deadline for the whole call (connecting included), as axios's message and code say it.
+    if (out.timeoutMs > 0) {
+      // One deadline for the whole call (connecting included), in axios's words.
       timer = setTimeout(() => {
         const clarify = config.transitional?.clarifyTimeoutError;
-        fail(new AxiosError(config.timeoutErrorMessage ?? `timeout of ${config.timeout}ms exceeded`, clarify ? AxiosError.ETIMEDOUT : AxiosError.ECONNABORTED, config, request));
-      }, config.timeout);
+        fail(new AxiosError(config.timeoutErrorMessage ?? `timeout of ${out.timeoutMs}ms exceeded`, clarify ? AxiosError.ETIMEDOUT : AxiosError.ECONNABORTED, config, request));
+      }, out.timeoutMs);
     }
-    request.end(body);
+    request.end(out.body);
   });
+}
+
+/**
+ * axios's adapter for what the lean `post` does not take: the same request, sent the same way,
+ * after axios's own config merging and transforms. Query params, cancellation, non-JSON answers
+ * and non-text bodies go to axios's own adapter.
+ */
+function leanAdapter(agents: DecisionAgents): AxiosAdapter {
+  const fallback = axios.getAdapter("http");
+  return (config) => {
+    const plain =
+      !config.signal &&
+      !config.cancelToken &&
+      !config.auth &&
+      !(config.params && Object.keys(config.params as object).length > 0) &&
+      (!config.responseType || config.responseType === "json" || config.responseType === "text") &&
+      (config.data === undefined || config.data === null || typeof config.data === "string");
+    const url = plain ? fullUrl(config.baseURL, config.url ?? "") : null;
+    if (!url) return fallback(config);
+    return send({ url, method: (config.method ?? "get").toUpperCase(), headers: config.headers.toJSON() as Record<string, string>, body: config.data as string | undefined, timeoutMs: config.timeout ?? 0, config }, agents);
+  };
+}
+
+/** JSON when the text is JSON, the text otherwise: axios's default (`silentJSONParsing`). */
+function parsed(text: string): unknown {
+  if (text === "") return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Fits the SDK's PDP client (an axios instance) with the lean transport: the agents, an adapter
+ * that sends the same way, and a `post` that skips axios for the calls the SDK makes. Returns
+ * the client to put in the instance's place.
+ */
+export function decisionClient(original: AxiosInstance, agents: DecisionAgents, options: { viaProxy: boolean }): AxiosInstance {
+  original.defaults.httpAgent = agents.http;
+  original.defaults.httpsAgent = agents.https;
+  if (options.viaProxy) return original;
+  original.defaults.adapter = leanAdapter(agents);
+  const client = Object.create(original) as AxiosInstance;
+  // The headers axios would send a JSON post (its common and post defaults, the instance's own: the SDK's version), once.
+  const common: Record<string, string> = {};
+  const configured = original.defaults.headers as unknown as Record<string, unknown> & { common?: Record<string, unknown>; post?: Record<string, unknown> };
+  for (const source of [configured.common ?? {}, configured.post ?? {}, configured]) {
+    for (const [name, value] of Object.entries(source)) if (typeof value === "string") common[name] = value;
+  }
+  common["Content-Type"] = "application/json";
+  const defaults = original.defaults;
+  client.post = (<T>(path: string, data?: unknown, config?: AxiosRequestConfig) => {
+    const url = fullUrl(defaults.baseURL, path);
+    const headers = config?.headers as Record<string, unknown> | undefined;
+    const simple = url && (!config || Object.keys(config).every((key) => key === "headers" || key === "timeout")) && (!headers || Object.values(headers).every((v) => typeof v === "string"));
+    if (!simple) return original.post<T>(path, data, config);
+    const merged = { ...common, ...(headers as Record<string, string> | undefined) };
+    const timeoutMs = config?.timeout ?? defaults.timeout ?? 0;
+    const body = JSON.stringify(data);
+    // What axios's errors and answers carry as their config.
+    const requestConfig = { url: path, baseURL: defaults.baseURL, method: "post", data: body, timeout: timeoutMs, validateStatus: defaults.validateStatus, transitional: defaults.transitional, maxContentLength: defaults.maxContentLength, headers: merged } as unknown as InternalAxiosRequestConfig;
+    return send({ url, method: "POST", headers: { ...merged }, body, timeoutMs, config: requestConfig }, agents).then(
+      (answer) => ({ ...answer, data: parsed(answer.data) as T }),
+      (error: AxiosError<string>) => {
+        if (error.response) error.response = { ...error.response, data: parsed(error.response.data) as string };
+        throw error;
+      },
+    );
+  }) as AxiosInstance["post"];
+  return client;
 }

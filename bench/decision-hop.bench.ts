@@ -1,0 +1,98 @@
+/**
+ * One decision call to a PDP in another process (the sidecar shape), sequential over loopback:
+ * the project's client (`createPermitClient`: the SDK with its lean decision transport) against
+ * the SDK's own client (axios throughout), and against the floor of the hop, the same POST
+ * over plain `node:http` without the SDK. Bulks of 1 check (a single note) and of 65 (a list
+ * page's); alternating rounds; p50 latency, the caller's CPU and the PDP's CPU per call.
+ *
+ *   npm run bench -- decision-hop
+ */
+import http from "node:http";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { Permit } from "permitio";
+import { createLogger } from "../src/common/logger";
+import { createPermitClient } from "../src/permit/client";
+import { median, percentile, processCpuMs, runBench, startSidecarPdp } from "./api-support";
+
+const ROUNDS = 6;
+const CALLS = 3000;
+const WARMUP = 500;
+const USER = "bench-user";
+
+type Call = () => Promise<unknown>;
+
+async function main(): Promise<void> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), "decision-hop-"));
+  const sidecar = await startSidecarPdp(dataDir);
+  try {
+    const project = createPermitClient({ apiKey: sidecar.apiKey, pdpUrl: sidecar.url, apiUrl: sidecar.url, timeoutMs: 5000 }, createLogger("silent"));
+    const sdk = new Permit({ token: sidecar.apiKey, pdp: sidecar.url, apiUrl: sidecar.url, timeout: 5000, throwOnError: true, log: { level: "silent", json: false, label: "permit" }, retry: false, pdpRetry: false, multiTenancy: { useDefaultTenantIfEmpty: true } });
+    await project.api.users.sync({ key: USER, email: "bench-user@bench.local" });
+    await project.api.users.assignRole({ user: USER, role: "user", tenant: "default" });
+
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const target = new URL(`${sidecar.url}/allowed/bulk`);
+    const raw = (body: string) => () =>
+      new Promise<void>((resolve, reject) => {
+        const req = http.request(
+          { hostname: target.hostname, port: target.port, path: target.pathname, method: "POST", agent, headers: { "content-type": "application/json", authorization: `Bearer ${sidecar.apiKey}`, "content-length": Buffer.byteLength(body) } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("end", () => {
+              const answer = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { allow: unknown[] };
+              if (res.statusCode !== 200 || !Array.isArray(answer.allow)) reject(new Error(`unexpected answer ${res.statusCode}`));
+              else resolve();
+            });
+          },
+        );
+        req.on("error", reject);
+        req.end(body);
+      });
+
+    console.log(`One decision call to the local PDP in its own process on loopback, sequential; ${ROUNDS} alternating rounds of ${CALLS} calls after ${WARMUP} of warm-up; medians of rounds.\n`);
+    console.log(`  ${"call".padEnd(44)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"caller CPU ms".padStart(14)} ${"PDP CPU ms".padStart(11)}`);
+    for (const size of [1, 65]) {
+      const checks = Array.from({ length: size }, (_, i) => ({ user: USER, action: "get", resource: { type: "notes", key: `note-${i}`, attributes: { owner: i % 3 === 0 ? USER : "someone-else" } } }));
+      // The body the SDK sends for these checks: the floor sends the same bytes.
+      const body = JSON.stringify(checks.map((c) => ({ user: { key: c.user }, action: c.action, resource: { ...c.resource, tenant: "default" }, context: {} })));
+      const expected = JSON.stringify(await project.bulkCheck(checks));
+      if (JSON.stringify(await sdk.bulkCheck(checks)) !== expected) throw new Error("the two clients disagree");
+      const variants: [string, Call][] = [
+        [`bulkCheck(${size}), the SDK's own client (axios)`, () => sdk.bulkCheck(checks)],
+        [`bulkCheck(${size}), the project's client`, () => project.bulkCheck(checks)],
+        [`the same POST over plain node:http (floor)`, raw(body)],
+      ];
+      const results = variants.map(() => ({ latencies: [] as number[], cpu: [] as number[], pdp: [] as number[] }));
+      for (const [, call] of variants) for (let i = 0; i < WARMUP; i++) await call();
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = variants.map((_, i) => i);
+        if (round % 2 === 1) order.reverse();
+        for (const i of order) {
+          const call = variants[i]![1];
+          const cpu0 = process.cpuUsage();
+          const pdp0 = processCpuMs(sidecar.pid);
+          for (let n = 0; n < CALLS; n++) {
+            const started = performance.now();
+            await call();
+            results[i]!.latencies.push(performance.now() - started);
+          }
+          const cpu = process.cpuUsage(cpu0);
+          results[i]!.cpu.push((cpu.user + cpu.system) / 1000 / CALLS);
+          results[i]!.pdp.push((processCpuMs(sidecar.pid) - pdp0) / CALLS);
+        }
+      }
+      variants.forEach(([name], i) => {
+        const r = results[i]!;
+        console.log(`  ${name.padEnd(44)} ${percentile(r.latencies, 0.5).toFixed(3).padStart(7)} ${percentile(r.latencies, 0.99).toFixed(3).padStart(7)} ${median(r.cpu).toFixed(3).padStart(14)} ${median(r.pdp).toFixed(3).padStart(11)}`);
+      });
+    }
+  } finally {
+    await sidecar.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+runBench(main, 240_000);
