@@ -88,6 +88,9 @@ async function main(): Promise<void> {
         const r = results[i]!;
         console.log(`  ${name.padEnd(44)} ${percentile(r.latencies, 0.5).toFixed(3).padStart(7)} ${percentile(r.latencies, 0.99).toFixed(3).padStart(7)} ${median(r.cpu).toFixed(3).padStart(14)} ${median(r.pdp).toFixed(3).padStart(11)}`);
       });
+      const floor = results[2]!;
+      const toFloor = (i: number) => `p50 ${(percentile(results[i]!.latencies, 0.5) / percentile(floor.latencies, 0.5)).toFixed(2)}, caller CPU ${(median(results[i]!.cpu) / median(floor.cpu)).toFixed(2)}`;
+      console.log(`  ratios to the floor: the SDK's own client ${toFloor(0)}; the project's client ${toFloor(1)}`);
     }
   } finally {
     await sidecar.stop();
