@@ -4,6 +4,7 @@ import type { Permit } from "permitio";
 import { PermitConnectionError } from "permitio";
 import { startPolicyPdp } from "../../test/support/policy-pdp";
 import { ErrorCode, isAppError } from "../common/errors";
+import { createMetrics } from "../common/metrics";
 import { Authorizer, checkCacheKey } from "./authorizer";
 import { noteResource } from "./resources";
 import { createPermitClient } from "../permit/client";
@@ -81,6 +82,24 @@ describe("Authorizer (batching and memoization, against a stand-in)", () => {
     expect(checkCacheKey("get", { type: "notes", key: "a:b" })).not.toBe(checkCacheKey("get", { type: "notes:a", key: "b" }));
     expect(checkCacheKey("get", { type: "notes", key: "" })).not.toBe(checkCacheKey("get", { type: "notes" }));
     expect(checkCacheKey("get", { type: "notes", attributes: { owner: "u1" } })).not.toBe(checkCacheKey("get", { type: "notes", attributes: { owner: "u2" } }));
+  });
+
+  it("counts every decision by resource, action and result, allowed and denied", async () => {
+    const { permit } = fakePermit((q) => q.action === "get" && (q.resource as { key?: string }).key !== "n3");
+    const metrics = createMetrics();
+    const a = new Authorizer({ permit, user: { userId: "u1" }, tenant: "t1", logger: silent, metrics });
+    await Promise.all([
+      ...["n1", "n2", "n3"].map((key) => a.can("get", { type: "notes", key })),
+      ...["n1", "n2"].map((key) => a.can("put", { type: "notes", key })),
+      a.can("get", { type: "workspaces", key: "w1" }),
+    ]);
+    const counted = (await metrics.decisions.get()).values.map((v) => [v.labels.resource, v.labels.action, v.labels.result, v.value]);
+    expect(counted.sort()).toEqual([
+      ["notes", "get", "allow", 2],
+      ["notes", "get", "deny", 1],
+      ["notes", "put", "deny", 2],
+      ["workspaces", "get", "allow", 1],
+    ]);
   });
 
   it("splits a tick larger than the batch cap into several calls", async () => {

@@ -177,13 +177,24 @@ export async function decideInBulk(deps: BulkDecisionDeps, checks: readonly Bulk
   }
   const pdpMs = Math.round((performance.now() - started) * 10) / 10;
   const decisions = checks.map((c, i) => new Decision(c.user, c.action, c.resource, answers[i] === true, pdpMs));
-  if (deps.metrics) {
-    for (const d of decisions) deps.metrics.decisions.inc({ resource: d.resource.type, action: d.action, result: d.allow ? "allow" : "deny" });
-  }
+  if (deps.metrics) countDecisions(deps.metrics, decisions);
   if (deps.logger.isLevelEnabled("debug")) {
     for (const d of decisions) deps.logger.debug(decisionLogRecord(d), "authorization decision");
   }
   return decisions;
+}
+
+/** One counter increment per kind of decision in the bulk: prom-client hashes the labels on every call. */
+function countDecisions(metrics: Pick<Metrics, "decisions">, decisions: readonly AuthzDecision[]): void {
+  const counts = new Map<string, { labels: { resource: string; action: string; result: "allow" | "deny" }; n: number }>();
+  for (const d of decisions) {
+    const result = d.allow ? "allow" : "deny";
+    const kind = `${d.resource.type}\u0000${d.action}\u0000${result}`;
+    const counted = counts.get(kind);
+    if (counted) counted.n += 1;
+    else counts.set(kind, { labels: { resource: d.resource.type, action: d.action, result }, n: 1 });
+  }
+  for (const { labels, n } of counts.values()) metrics.decisions.inc(labels, n);
 }
 
 export const DEFAULT_MAX_BATCH_SIZE = 1000;
