@@ -12,6 +12,7 @@ import { dataOf, signIn, type TestApi } from "../support/api";
 import { permitAdmin } from "../support/permit";
 import { startApiBehindProxy, type ApiBehindProxy } from "../support/policy-pdp";
 import { connect, NOTE_EVENTS, subscribe, waitFor, type NoteEventsResult, type Subscription, type WsConnection } from "../support/subscriptions";
+import { untilChangesReadable } from "../support/database";
 
 let setup: ApiBehindProxy;
 let api: TestApi;
@@ -43,6 +44,8 @@ async function listen(name: string, variables: Record<string, unknown> = {}): Pr
   const connection = connect(api.url, tokens[name]!);
   connections.push(connection);
   await connection.acknowledged;
+  // A subscription starts at the feed's head: every earlier change readable first, so none of them reaches it.
+  await untilChangesReadable(api.dataSource);
   const before = api.noteEvents.subscriberCount;
   const events = subscribe<NoteEventsResult>(connection.client, NOTE_EVENTS, variables);
   await waitFor(() => api.noteEvents.subscriberCount === before + 1);

@@ -9,6 +9,7 @@ import { CreateNoteDocument, CreateWorkspaceDocument, DeleteNoteDocument, MeDocu
 import { logNoteChange } from "../../src/changes/change-log";
 import { NoteRepository } from "../../src/notes/note.repository";
 import { dataOf, startTestApi, type TestApi } from "../support/api";
+import { untilChangesReadable } from "../support/database";
 import { decisionCalls, pdpStats, permitAdmin, resetPdpStats } from "../support/permit";
 import { connect, NOTE_EVENTS, subscribe, waitFor, type NoteEventsResult, type WsConnection } from "../support/subscriptions";
 
@@ -40,6 +41,10 @@ beforeAll(async () => {
   workspaceId = dataOf(await api.gql(CreateWorkspaceDocument, { input: { name: "Launch" } }, bob)).createWorkspace.id;
   dataOf(await api.gql(ShareWorkspaceDocument, { workspaceId, email: "alice@example.com", role: "EDITOR" }, bob));
 });
+// A subscription starts at the feed's head, which trails any transaction still open on the
+// cluster (other suites run beside this one): an earlier test's change not yet readable would
+// reach the next test's subscription. Each test starts once they all are.
+beforeEach(() => untilChangesReadable(api.dataSource));
 afterEach(async () => {
   await Promise.all(connections.splice(0).map((c) => c.dispose()));
   await waitFor(() => api.noteEvents.subscriberCount === 0, 5000, "subscriptions to end");
@@ -141,6 +146,8 @@ describe("only committed changes are announced", () => {
   it("gives DELETED for the personal notes of a user deleted through Hanko, asked from the note's last attributes", async () => {
     const erin = await api.token("erin@example.com");
     const note = await createNote(erin, "erin's own");
+    // Readable before alice subscribes, or her subscription would begin with its CREATED.
+    await untilChangesReadable(api.dataSource);
     const { client } = await open(alice);
     const events = subscribe<NoteEventsResult>(client, NOTE_EVENTS);
     await waitFor(() => api.noteEvents.subscriberCount === 1);
