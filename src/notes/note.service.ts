@@ -124,12 +124,15 @@ export class NoteService {
       };
     };
     const otherActions = access.otherActions ?? new Map<string, NoteCandidates>();
-    const memberships = await this.notes.membershipsFor([access.candidates, ...otherActions.values()]);
-    const scan = this.notes.scanner(access.candidates, memberships);
-    const outside = this.notes.outsidePlans(otherActions, memberships);
+    // The caller's memberships, when a plan needs them: before the scan when its own plan does,
+    // otherwise read beside the first batch (only the other actions' plans wait for them).
+    const membershipsRead = this.notes.membershipsFor([access.candidates, ...otherActions.values()]);
+    const scan = this.notes.scanner(access.candidates, access.candidates.kind === "where" ? await membershipsRead : []);
+    let outside: ((action: string, note: Note) => boolean) | undefined;
     let batchSize = first + 1;
     for (;;) {
-      const rows = await scan(position, batchSize + 1, args.workspaceId);
+      const [rows, memberships] = await Promise.all([scan(position, batchSize + 1, args.workspaceId), membershipsRead]);
+      outside ??= this.notes.outsidePlans(otherActions, memberships);
       const hasMoreRows = rows.length > batchSize;
       const batch = rows.slice(0, batchSize);
       const allowed = batch.length > 0 ? await access.readable(batch, first - edges.length, outside) : [];
