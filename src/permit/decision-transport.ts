@@ -7,8 +7,8 @@
  * adds follow-redirects, streams, decompression and proxy resolution: on loopback that cost the
  * API more CPU than the PDP spends answering. So the SDK's PDP client gets a `post` of its own
  * for the calls the SDK makes (a path, a JSON body, a timeout and an Authorization header);
- * anything else it is asked goes through its axios instance, on an adapter that sends the same
- * way. Answers and errors keep axios's shapes (AxiosError with the same codes, messages and
+ * anything else it is asked goes through its axios instance as before, on the same agents.
+ * Answers and errors keep axios's shapes (AxiosError with the same codes, messages and
  * response), so the SDK, the breaker and `describePermitError` read them as before;
  * decision-transport.test.ts compares both with the SDK's own client.
  *
@@ -19,7 +19,7 @@
 import http from "node:http";
 import https from "node:https";
 import zlib from "node:zlib";
-import axios, { AxiosError, type AxiosAdapter, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse, type InternalAxiosRequestConfig } from "axios";
+import { AxiosError, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse, type InternalAxiosRequestConfig } from "axios";
 
 export interface DecisionAgents {
   http: http.Agent;
@@ -132,27 +132,6 @@ function send(out: Outgoing, agents: DecisionAgents): Promise<AxiosResponse<stri
   });
 }
 
-/**
- * axios's adapter for what the lean `post` does not take: the same request, sent the same way,
- * after axios's own config merging and transforms. Query params, cancellation, non-JSON answers
- * and non-text bodies go to axios's own adapter.
- */
-function leanAdapter(agents: DecisionAgents): AxiosAdapter {
-  const fallback = axios.getAdapter("http");
-  return (config) => {
-    const plain =
-      !config.signal &&
-      !config.cancelToken &&
-      !config.auth &&
-      !(config.params && Object.keys(config.params as object).length > 0) &&
-      (!config.responseType || config.responseType === "json" || config.responseType === "text") &&
-      (config.data === undefined || config.data === null || typeof config.data === "string");
-    const url = plain ? fullUrl(config.baseURL, config.url ?? "") : null;
-    if (!url) return fallback(config);
-    return send({ url, method: (config.method ?? "get").toUpperCase(), headers: config.headers.toJSON() as Record<string, string>, body: config.data as string | undefined, timeoutMs: config.timeout ?? 0, config }, agents);
-  };
-}
-
 /** JSON when the text is JSON, the text otherwise: axios's default (`silentJSONParsing`). */
 function parsed(text: string): unknown {
   if (text === "") return text;
@@ -164,15 +143,14 @@ function parsed(text: string): unknown {
 }
 
 /**
- * Fits the SDK's PDP client (an axios instance) with the lean transport: the agents, an adapter
- * that sends the same way, and a `post` that skips axios for the calls the SDK makes. Returns
- * the client to put in the instance's place.
+ * Fits the SDK's PDP client (an axios instance) with the lean transport: the bounded agents, and
+ * a `post` that skips axios for the calls the SDK makes (anything else stays with the instance).
+ * Returns the client to put in the instance's place.
  */
 export function decisionClient(original: AxiosInstance, agents: DecisionAgents, options: { viaProxy: boolean }): AxiosInstance {
   original.defaults.httpAgent = agents.http;
   original.defaults.httpsAgent = agents.https;
   if (options.viaProxy) return original;
-  original.defaults.adapter = leanAdapter(agents);
   const client = Object.create(original) as AxiosInstance;
   // The headers axios would send a JSON post (its common and post defaults, the instance's own: the SDK's version), once.
   const common: Record<string, string> = {};
