@@ -6,13 +6,18 @@ import { createLogger } from "../common/logger";
 import { loadConfig } from "../config";
 import { createPermitClient, describePermitError, isPermitUnavailable } from "./client";
 
-type Mode = "allow" | "gzip" | "status 500" | "redirect" | "hang" | "truncated" | "not json";
+type Mode = "allow" | "gzip" | "status 500" | "redirect" | "hang" | "truncated" | "not json" | "closes reused connections" | "closes every connection";
 
 /** A PDP stand-in over real HTTP that answers `/allowed/bulk` as `mode` says, and keeps the headers it was sent. */
 async function scriptedPdp() {
-  const state: { mode: Mode; headers: http.IncomingHttpHeaders[] } = { mode: "allow", headers: [] };
+  const state: { mode: Mode; headers: http.IncomingHttpHeaders[]; connections: number } = { mode: "allow", headers: [], connections: 0 };
+  const served = new WeakMap<object, number>();
   const server = http.createServer((req, res) => {
     state.headers.push(req.headers);
+    const before = served.get(req.socket) ?? 0;
+    served.set(req.socket, before + 1);
+    // As a keep-alive timeout does: the connection is closed just as a request arrives on it.
+    if (state.mode === "closes every connection" || (state.mode === "closes reused connections" && before > 0)) return req.socket.destroy();
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
@@ -20,6 +25,8 @@ async function scriptedPdp() {
       const answer = JSON.stringify({ allow: checks.map((_, i) => ({ allow: i % 2 === 0 })) });
       switch (state.mode) {
         case "allow":
+        case "closes reused connections":
+        case "closes every connection":
           res.setHeader("content-type", "application/json");
           return res.end(answer);
         case "gzip":
@@ -47,6 +54,7 @@ async function scriptedPdp() {
       }
     });
   });
+  server.on("connection", () => (state.connections += 1));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return { url, state, stop: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))) };
@@ -107,6 +115,29 @@ describe("the decision transport", () => {
     expect(mine).toEqual(await outcome(reference));
     expect(mine).toMatchObject({ failure: { code: "ECONNREFUSED" }, unavailable: true });
     pdp = await scriptedPdp();
+  });
+
+  it("sends a call again, once, on a new connection when the pooled one was closed under it", async () => {
+    const { lean } = clients(pdp.url);
+    expect(await outcome(lean)).toEqual({ decisions: [true, false, true] });
+    pdp.state.mode = "closes reused connections";
+    expect(await outcome(lean)).toEqual({ decisions: [true, false, true] });
+    // The first call, the one that met the closed connection, and its second attempt on a new one.
+    expect(pdp.state.headers).toHaveLength(3);
+    expect(pdp.state.connections).toBe(2);
+  });
+
+  it("does not send again when a new connection fails, nor more than once: the call fails as unavailable", async () => {
+    const { lean } = clients(pdp.url);
+    pdp.state.mode = "closes every connection";
+    expect(await outcome(lean)).toMatchObject({ failure: { kind: "connection", message: expect.stringContaining("socket hang up") }, unavailable: true });
+    expect(pdp.state.headers).toHaveLength(1);
+    // A pooled connection, then a new one, both closed: two requests, then the failure.
+    pdp.state.mode = "allow";
+    await outcome(lean);
+    pdp.state.mode = "closes every connection";
+    expect(await outcome(lean)).toMatchObject({ unavailable: true });
+    expect(pdp.state.headers).toHaveLength(4);
   });
 
   it("does not follow a redirect: the call fails closed with its status", async () => {

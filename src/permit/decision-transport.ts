@@ -61,7 +61,15 @@ function decoded(body: Buffer, encoding: string | undefined): Buffer {
   }
 }
 
-/** The answer with its body as text; rejected as axios rejects (its `settle`) when the status is not valid. */
+/** A connection the server closed while it sat in the pool: the request never reached it. */
+const STALE_CONNECTION = new Set(["ECONNRESET", "EPIPE"]);
+
+/**
+ * The answer with its body as text; rejected as axios rejects (its `settle`) when the status is
+ * not valid. A request sent on a pooled connection that the server had already closed (it fails
+ * before any answer, as a server's keep-alive timeout can close it the moment it is reused) is
+ * sent once more on a new connection, within the same deadline: decision calls only read.
+ */
 function send(out: Outgoing, agents: DecisionAgents): Promise<AxiosResponse<string>> {
   const { config } = out;
   return new Promise((resolve, reject) => {
@@ -70,6 +78,7 @@ function send(out: Outgoing, agents: DecisionAgents): Promise<AxiosResponse<stri
     const secure = out.url.protocol === "https:";
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
+    let request: http.ClientRequest;
     const fail = (error: AxiosError) => {
       if (settled) return;
       settled = true;
@@ -77,58 +86,68 @@ function send(out: Outgoing, agents: DecisionAgents): Promise<AxiosResponse<stri
       request.destroy();
       reject(error);
     };
-    const request = (secure ? https : http).request(
-      {
-        protocol: out.url.protocol,
-        hostname: out.url.hostname,
-        port: out.url.port,
-        path: `${out.url.pathname}${out.url.search}`,
-        method: out.method,
-        headers: out.headers,
-        agent: secure ? agents.https : agents.http,
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        const max = config.maxContentLength ?? -1;
-        // Cut off mid-answer: axios's own words for it.
-        const aborted = () => new AxiosError("stream has been aborted", AxiosError.ERR_BAD_RESPONSE, config, request);
-        response.on("data", (chunk: Buffer) => {
-          size += chunk.length;
-          if (max > -1 && size > max) fail(new AxiosError(`maxContentLength size of ${max} exceeded`, AxiosError.ERR_BAD_RESPONSE, config, request));
-          else chunks.push(chunk);
-        });
-        response.on("error", (error) => fail(response.complete ? AxiosError.from(error, (error as NodeJS.ErrnoException).code, config, request) : aborted()));
-        response.on("close", () => {
-          if (!response.complete) fail(aborted());
-        });
-        response.on("end", () => {
-          if (settled) return;
-          let data: string;
-          try {
-            data = decoded(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), response.headers["content-encoding"]).toString("utf8");
-          } catch (error) {
-            fail(AxiosError.from(error, AxiosError.ERR_BAD_RESPONSE, config, request));
-            return;
-          }
-          settled = true;
-          clearTimeout(timer);
-          const status = response.statusCode ?? 0;
-          const answer: AxiosResponse<string> = { data, status, statusText: response.statusMessage ?? "", headers: response.headers, config, request };
-          if (!status || !config.validateStatus || config.validateStatus(status)) resolve(answer);
-          else reject(new AxiosError(`Request failed with status code ${status}`, status >= 400 && status < 500 ? AxiosError.ERR_BAD_REQUEST : AxiosError.ERR_BAD_RESPONSE, config, request, answer));
-        });
-      },
-    );
-    request.on("error", (error) => fail(AxiosError.from(error, (error as NodeJS.ErrnoException).code, config, request)));
+    const attempt = (retried: boolean) => {
+      let answered = false;
+      request = (secure ? https : http).request(
+        {
+          protocol: out.url.protocol,
+          hostname: out.url.hostname,
+          port: out.url.port,
+          path: `${out.url.pathname}${out.url.search}`,
+          method: out.method,
+          headers: out.headers,
+          agent: secure ? agents.https : agents.http,
+        },
+        (response) => {
+          answered = true;
+          const chunks: Buffer[] = [];
+          let size = 0;
+          const max = config.maxContentLength ?? -1;
+          // Cut off mid-answer: axios's own words for it.
+          const aborted = () => new AxiosError("stream has been aborted", AxiosError.ERR_BAD_RESPONSE, config, request);
+          response.on("data", (chunk: Buffer) => {
+            size += chunk.length;
+            if (max > -1 && size > max) fail(new AxiosError(`maxContentLength size of ${max} exceeded`, AxiosError.ERR_BAD_RESPONSE, config, request));
+            else chunks.push(chunk);
+          });
+          response.on("error", (error) => fail(response.complete ? AxiosError.from(error, (error as NodeJS.ErrnoException).code, config, request) : aborted()));
+          response.on("close", () => {
+            if (!response.complete) fail(aborted());
+          });
+          response.on("end", () => {
+            if (settled) return;
+            let data: string;
+            try {
+              data = decoded(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), response.headers["content-encoding"]).toString("utf8");
+            } catch (error) {
+              fail(AxiosError.from(error, AxiosError.ERR_BAD_RESPONSE, config, request));
+              return;
+            }
+            settled = true;
+            clearTimeout(timer);
+            const status = response.statusCode ?? 0;
+            const answer: AxiosResponse<string> = { data, status, statusText: response.statusMessage ?? "", headers: response.headers, config, request };
+            if (!status || !config.validateStatus || config.validateStatus(status)) resolve(answer);
+            else reject(new AxiosError(`Request failed with status code ${status}`, status >= 400 && status < 500 ? AxiosError.ERR_BAD_REQUEST : AxiosError.ERR_BAD_RESPONSE, config, request, answer));
+          });
+        },
+      );
+      const sent = request;
+      sent.on("error", (error: NodeJS.ErrnoException) => {
+        if (settled || sent !== request) return;
+        if (!retried && !answered && sent.reusedSocket && error.code !== undefined && STALE_CONNECTION.has(error.code)) return attempt(true);
+        fail(AxiosError.from(error, error.code, config, sent));
+      });
+      sent.end(out.body);
+    };
     if (out.timeoutMs > 0) {
-      // One deadline for the whole call (connecting included), in axios's words.
+      // One deadline for the whole call (connecting and a second attempt included), in axios's words.
       timer = setTimeout(() => {
         const clarify = config.transitional?.clarifyTimeoutError;
         fail(new AxiosError(config.timeoutErrorMessage ?? `timeout of ${out.timeoutMs}ms exceeded`, clarify ? AxiosError.ETIMEDOUT : AxiosError.ECONNABORTED, config, request));
       }, out.timeoutMs);
     }
-    request.end(out.body);
+    attempt(false);
   });
 }
 
