@@ -127,6 +127,13 @@ describe("the decision transport", () => {
     expect(pdp.state.connections).toBe(2);
   });
 
+  it("where the SDK's own client, on its kept connection, fails the same call", async () => {
+    const { reference } = clients(pdp.url);
+    expect(await outcome(reference)).toEqual({ decisions: [true, false, true] });
+    pdp.state.mode = "closes reused connections";
+    expect(await outcome(reference)).toMatchObject({ failure: { message: expect.stringContaining("socket hang up") }, unavailable: true });
+  });
+
   it("does not send again when a new connection fails, nor more than once: the call fails as unavailable", async () => {
     const { lean } = clients(pdp.url);
     pdp.state.mode = "closes every connection";
