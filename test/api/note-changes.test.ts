@@ -126,10 +126,14 @@ describe("commit order: a reader polling while writers commit never skips a chan
 
 describe("noteChanges through the API", () => {
   it("returns the caller's changes after the head, oldest first, each with a cursor that resumes after it", async () => {
+    // The head and the reads trail transactions open elsewhere on the cluster: wait for the log
+    // to be readable before the head (no earlier change after it) and after the writes (all three in).
+    await untilChangesReadable(api.dataSource);
     const from = await head(alice);
     const first = await createNote(alice, "one");
     const second = await createNote(alice, "two");
     dataOf(await api.gql(UpdateNoteDocument, { id: first.id, input: { title: "one, edited" } }, alice));
+    await untilChangesReadable(api.dataSource);
 
     const page = dataOf(await changesAfter(alice, from)).noteChanges;
     expect(page.changes.map((c) => [c.kind, c.noteId, c.version])).toEqual([
@@ -157,6 +161,7 @@ describe("noteChanges through the API", () => {
     expect(idle.changes).toEqual([]);
     expect(idle.cursor).toBe(caughtUp);
     const note = await createNote(bob, "something");
+    await untilChangesReadable(api.dataSource);
     const moved = dataOf(await changesAfter(bob, caughtUp)).noteChanges;
     expect(moved.changes.map((c) => c.noteId)).toEqual([note.id]);
     expect(moved.cursor).not.toBe(caughtUp);
