@@ -38,8 +38,14 @@ interface Outgoing {
 
 const ABSOLUTE = /^([a-z][a-z\d+\-.]*:)?\/\//i;
 
+/** The URL axios would call, or null when it is not plain HTTP(S) (axios then sends it, and fails as it does). */
 function fullUrl(baseURL: string | undefined, path: string): URL | null {
-  const url = new URL(ABSOLUTE.test(path) || !baseURL ? path : `${baseURL.replace(/\/+$/, "")}/${path.replace(/^\/+/, "")}`);
+  let url: URL;
+  try {
+    url = new URL(ABSOLUTE.test(path) || !baseURL ? path : `${baseURL.replace(/\/+$/, "")}/${path.replace(/^\/+/, "")}`);
+  } catch {
+    return null;
+  }
   return url.protocol === "http:" || url.protocol === "https:" ? url : null;
 }
 
@@ -182,7 +188,11 @@ export function decisionClient(original: AxiosInstance, agents: DecisionAgents, 
   client.post = (<T>(path: string, data?: unknown, config?: AxiosRequestConfig) => {
     const url = fullUrl(defaults.baseURL, path);
     const headers = config?.headers as Record<string, unknown> | undefined;
-    const simple = url && (!config || Object.keys(config).every((key) => key === "headers" || key === "timeout")) && (!headers || Object.values(headers).every((v) => typeof v === "string"));
+    const simple =
+      url &&
+      (data === undefined || (typeof data === "object" && data !== null)) &&
+      (!config || Object.keys(config).every((key) => key === "headers" || key === "timeout")) &&
+      (!headers || Object.values(headers).every((v) => typeof v === "string"));
     if (!simple) return original.post<T>(path, data, config);
     const merged = { ...common, ...(headers as Record<string, string> | undefined) };
     const timeoutMs = config?.timeout ?? defaults.timeout ?? 0;
