@@ -3,7 +3,8 @@
  * the project's client (`createPermitClient`: the SDK with its lean decision transport) against
  * the SDK's own client (axios throughout), and against the floor of the hop, the same POST
  * over plain `node:http` without the SDK. Bulks of 1 check (a single note) and of 65 (a list
- * page's); alternating rounds; p50 latency, the caller's CPU and the PDP's CPU per call.
+ * page's), and `me.roles`' user-permissions call; alternating rounds; p50 latency, the caller's
+ * CPU and the PDP's CPU per call.
  *
  *   npm run bench -- decision-hop
  */
@@ -33,17 +34,17 @@ async function main(): Promise<void> {
     await project.api.users.assignRole({ user: USER, role: "user", tenant: "default" });
 
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const target = new URL(`${sidecar.url}/allowed/bulk`);
-    const raw = (body: string) => () =>
+    /** The floor: `body` POSTed to `path` over plain node:http, the answer parsed and checked. */
+    const raw = (path: string, body: string, valid: (answer: unknown) => boolean) => () =>
       new Promise<void>((resolve, reject) => {
+        const target = new URL(`${sidecar.url}/${path}`);
         const req = http.request(
           { hostname: target.hostname, port: target.port, path: target.pathname, method: "POST", agent, headers: { "content-type": "application/json", authorization: `Bearer ${sidecar.apiKey}`, "content-length": Buffer.byteLength(body) } },
           (res) => {
             const chunks: Buffer[] = [];
             res.on("data", (c: Buffer) => chunks.push(c));
             res.on("end", () => {
-              const answer = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { allow: unknown[] };
-              if (res.statusCode !== 200 || !Array.isArray(answer.allow)) reject(new Error(`unexpected answer ${res.statusCode}`));
+              if (res.statusCode !== 200 || !valid(JSON.parse(Buffer.concat(chunks).toString("utf8")))) reject(new Error(`unexpected answer ${res.statusCode}`));
               else resolve();
             });
           },
@@ -52,19 +53,8 @@ async function main(): Promise<void> {
         req.end(body);
       });
 
-    console.log(`One decision call to the local PDP in its own process on loopback, sequential; ${ROUNDS} alternating rounds of ${CALLS} calls after ${WARMUP} of warm-up; medians of rounds.\n`);
-    console.log(`  ${"call".padEnd(44)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"caller CPU ms".padStart(14)} ${"PDP CPU ms".padStart(11)}`);
-    for (const size of [1, 65]) {
-      const checks = Array.from({ length: size }, (_, i) => ({ user: USER, action: "get", resource: { type: "notes", key: `note-${i}`, attributes: { owner: i % 3 === 0 ? USER : "someone-else" } } }));
-      // The body the SDK sends for these checks: the floor sends the same bytes.
-      const body = JSON.stringify(checks.map((c) => ({ user: { key: c.user }, action: c.action, resource: { ...c.resource, tenant: "default" }, context: {} })));
-      const expected = JSON.stringify(await project.bulkCheck(checks));
-      if (JSON.stringify(await sdk.bulkCheck(checks)) !== expected) throw new Error("the two clients disagree");
-      const variants: [string, Call][] = [
-        [`bulkCheck(${size}), the SDK's own client (axios)`, () => sdk.bulkCheck(checks)],
-        [`bulkCheck(${size}), the project's client`, () => project.bulkCheck(checks)],
-        [`the same POST over plain node:http (floor)`, raw(body)],
-      ];
+    /** The SDK's own client, the project's, and the floor, for one kind of call: alternating rounds. */
+    const compare = async (label: string, variants: [string, Call][]) => {
       const results = variants.map(() => ({ latencies: [] as number[], cpu: [] as number[], pdp: [] as number[] }));
       for (const [, call] of variants) for (let i = 0; i < WARMUP; i++) await call();
       for (let round = 0; round < ROUNDS; round++) {
@@ -86,12 +76,35 @@ async function main(): Promise<void> {
       }
       variants.forEach(([name], i) => {
         const r = results[i]!;
-        console.log(`  ${name.padEnd(44)} ${percentile(r.latencies, 0.5).toFixed(3).padStart(7)} ${percentile(r.latencies, 0.99).toFixed(3).padStart(7)} ${median(r.cpu).toFixed(3).padStart(14)} ${median(r.pdp).toFixed(3).padStart(11)}`);
+        console.log(`  ${`${label}, ${name}`.padEnd(62)} ${percentile(r.latencies, 0.5).toFixed(3).padStart(7)} ${percentile(r.latencies, 0.99).toFixed(3).padStart(7)} ${median(r.cpu).toFixed(3).padStart(14)} ${median(r.pdp).toFixed(3).padStart(11)}`);
       });
       const floor = results[2]!;
       const toFloor = (i: number) => `p50 ${(percentile(results[i]!.latencies, 0.5) / percentile(floor.latencies, 0.5)).toFixed(2)}, caller CPU ${(median(results[i]!.cpu) / median(floor.cpu)).toFixed(2)}`;
       console.log(`  ratios to the floor: the SDK's own client ${toFloor(0)}; the project's client ${toFloor(1)}`);
+    };
+
+    console.log(`One decision call to the local PDP in its own process on loopback, sequential; ${ROUNDS} alternating rounds of ${CALLS} calls after ${WARMUP} of warm-up; medians of rounds.\n`);
+    console.log(`  ${"call".padEnd(62)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"caller CPU ms".padStart(14)} ${"PDP CPU ms".padStart(11)}`);
+    for (const size of [1, 65]) {
+      const checks = Array.from({ length: size }, (_, i) => ({ user: USER, action: "get", resource: { type: "notes", key: `note-${i}`, attributes: { owner: i % 3 === 0 ? USER : "someone-else" } } }));
+      // The body the SDK sends for these checks: the floor sends the same bytes.
+      const body = JSON.stringify(checks.map((c) => ({ user: { key: c.user }, action: c.action, resource: { ...c.resource, tenant: "default" }, context: {} })));
+      if (JSON.stringify(await sdk.bulkCheck(checks)) !== JSON.stringify(await project.bulkCheck(checks))) throw new Error("the two clients disagree");
+      await compare(`bulkCheck(${size})`, [
+        ["the SDK's own client (axios)", () => sdk.bulkCheck(checks)],
+        ["the project's client", () => project.bulkCheck(checks)],
+        ["plain node:http (floor)", raw("allowed/bulk", body, (a) => Array.isArray((a as { allow?: unknown }).allow))],
+      ]);
     }
+    // `me.roles`: the caller's tenant roles, as src/authz/roles.ts asks them.
+    const rolesOf = (permit: Permit) => permit.getUserPermissions({ key: USER }, ["default"], undefined, ["__tenant"]);
+    const rolesBody = JSON.stringify({ user: { key: USER }, tenants: ["default"], resource_types: ["__tenant"] });
+    if (JSON.stringify(await sdk.getUserPermissions({ key: USER }, ["default"], undefined, ["__tenant"])) !== JSON.stringify(await rolesOf(project))) throw new Error("the two clients disagree on the roles");
+    await compare("getUserPermissions (me.roles)", [
+      ["the SDK's own client (axios)", () => rolesOf(sdk)],
+      ["the project's client", () => rolesOf(project)],
+      ["plain node:http (floor)", raw("user-permissions", rolesBody, (a) => typeof a === "object" && a !== null)],
+    ]);
   } finally {
     await sidecar.stop();
     await rm(dataDir, { recursive: true, force: true });
