@@ -185,8 +185,14 @@ export function decisionClient(original: AxiosInstance, agents: DecisionAgents, 
   }
   common["Content-Type"] = "application/json";
   const defaults = original.defaults;
+  // The SDK posts to a handful of paths on one base URL: each is parsed once.
+  const urls = new Map<string, URL | null>();
+  const urlOf = (path: string): URL | null => {
+    if (!urls.has(path)) urls.set(path, fullUrl(defaults.baseURL, path));
+    return urls.get(path)!;
+  };
   client.post = (<T>(path: string, data?: unknown, config?: AxiosRequestConfig) => {
-    const url = fullUrl(defaults.baseURL, path);
+    const url = urlOf(path);
     const headers = config?.headers as Record<string, unknown> | undefined;
     const simple =
       url &&
