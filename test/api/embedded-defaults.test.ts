@@ -124,6 +124,26 @@ it("runs two checkouts side by side with nothing set but PORT, and the CLIs find
 
 const runPermitCli = (dir: string, args: string[]) => runCliProcess("src/cli/permit.ts", args, dir);
 
+it("refuses a second start on a data dir a running one holds, saying why, and leaves the first serving", async () => {
+  const first = await start();
+  try {
+    const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["src/main.ts"], {
+      cwd: ROOT,
+      env: { ...withoutServiceSettings(process.env), DATA_DIR: dataDir, PORT: "0", NODE_ENV: "development" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/embedded PostgreSQL in .* is already running \(pid \d+\).*own DATA_DIR and PORT/);
+    const alice = await token(first.url, "alice@example.com");
+    expect((await gql(first.url, alice, `{ me { id } }`)).errors).toBeUndefined();
+  } finally {
+    expect(await stop(first)).toBe(0);
+  }
+}, 120_000);
+
 it("refuses a wrong configuration at start, naming the variable", async () => {
   const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["src/main.ts"], {
     cwd: ROOT,
