@@ -115,12 +115,15 @@ describe("Authorizer (batching and memoization, against a stand-in)", () => {
       bulkCheck: jest.fn(async (checks: Query[]) => (short ? checks.slice(1).map(() => true) : checks.map(() => true))) as unknown as BulkCheck,
     };
     const a = authorizer(permit);
-    // The same resource object asked again, and an equal one built apart: both ask the PDP again.
+    // The same resource objects asked again (one of them equal to another, built apart and
+    // sharing its failed question), and an equal one built afterwards: all ask the PDP again.
     const n1 = { type: "notes", key: "n1" };
-    const pending = [a.can("get", n1), a.can("get", { type: "notes", key: "n2" })];
+    const n1Apart = { type: "notes", key: "n1" };
+    const pending = [a.can("get", n1), a.can("get", n1Apart), a.can("get", { type: "notes", key: "n2" })];
     for (const p of pending) await expectUnavailable(p);
     short = false;
     await expect(a.can("get", n1)).resolves.toBe(true);
+    await expect(a.can("get", n1Apart)).resolves.toBe(true);
     await expect(a.can("get", { type: "notes", key: "n2" })).resolves.toBe(true);
     // The failed bulk, then one for each question asked again (in two ticks).
     expect(permit.bulkCheck).toHaveBeenCalledTimes(3);

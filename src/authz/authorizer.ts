@@ -208,7 +208,25 @@ const ignore = (): undefined => undefined;
  * JSON identifies them; sorting keys on every check cost more than the rest of the key.
  */
 export function checkCacheKey(action: string, resource: AuthzResource): string {
-  return `${action}\u0000${resource.type}\u0000${resource.key ?? ""}\u0000${resource.key === undefined ? "-" : "+"}${resource.attributes === undefined ? "" : JSON.stringify(resource.attributes)}`;
+  return `${action}\u0000${resourceIdentity(resource)}`;
+}
+
+/** The resource's part of `checkCacheKey`, computed once per resource object (see `Asked`). */
+function resourceIdentity(resource: AuthzResource): string {
+  return `${resource.type}\u0000${resource.key ?? ""}\u0000${resource.key === undefined ? "-" : "+"}${resource.attributes === undefined ? "" : JSON.stringify(resource.attributes)}`;
+}
+
+/** One question of a request (an action on a resource), shared by equal resources built apart. */
+interface Slot {
+  readonly decision: Promise<AuthzDecision>;
+  /** Its bulk call failed: asked again by the next question, not replayed. */
+  failed: boolean;
+}
+
+/** What one resource object has been asked in this request, by action; its identity made on first use. */
+interface Asked {
+  identity?: string;
+  readonly byAction: Map<string, Slot>;
 }
 
 export class Authorizer {
@@ -224,9 +242,11 @@ export class Authorizer {
    * The decisions asked of each resource object, by action: a page's filter and its `viewerCan`
    * ask several actions of the same note's descriptor (resources.ts), and a repeated question is
    * answered here without building its key again. Resources are built from stored entities and
-   * never changed after. Equal resources built apart meet in the loader's cache (by key).
+   * never changed after.
    */
-  private readonly asked = new WeakMap<AuthzResource, Map<string, Promise<AuthzDecision>>>();
+  private readonly asked = new WeakMap<AuthzResource, Asked>();
+  /** The same questions by `checkCacheKey`: equal resources built apart meet here. */
+  private readonly slots = new Map<string, Slot>();
 
   constructor(options: AuthorizerOptions) {
     this.metrics = options.metrics;
@@ -236,8 +256,8 @@ export class Authorizer {
     this.logger = options.logger;
     this.explain = options.explain;
     this.loader = new DataLoader<Check, AuthzDecision, string>((checks) => this.decideBatch(checks), {
-      cache: true,
-      cacheKeyFn: (c) => c.key,
+      // Questions are memoized in `slots`, which the loader would only repeat.
+      cache: false,
       maxBatchSize: options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE,
       // setImmediate rather than DataLoader's default (a nextTick after the current promise
       // jobs): rules reach `can` after different numbers of awaits (loading the entity first,
@@ -257,14 +277,18 @@ export class Authorizer {
   /** The decision itself, for a rule that may refuse on it (see `refuse`). Same batching and memo as `can`. */
   decide(action: string, resource: AuthzResource): Promise<AuthzDecision> {
     const asked = this.askedOf(resource);
-    let decision = asked.get(action);
-    if (!decision) {
-      decision = this.loader.load({ key: checkCacheKey(action, resource), action, resource });
-      asked.set(action, decision);
-      // A failed batch is forgotten (as the loader forgets it): a later question asks again.
-      decision.catch(() => asked.delete(action));
+    let slot = asked.byAction.get(action);
+    if (slot === undefined || slot.failed) {
+      asked.identity ??= resourceIdentity(resource);
+      const key = `${action}\u0000${asked.identity}`;
+      slot = this.slots.get(key);
+      if (slot === undefined) {
+        slot = { decision: this.loader.load({ key, action, resource }), failed: false };
+        this.slots.set(key, slot);
+      }
+      asked.byAction.set(action, slot);
     }
-    return decision;
+    return slot.decision;
   }
 
   /**
@@ -283,13 +307,13 @@ export class Authorizer {
    * already asked is changed.
    */
   denyOutsidePlan(action: string, resource: AuthzResource): void {
-    const asked = this.askedOf(resource);
-    if (!asked.has(action)) asked.set(action, Promise.resolve(new Decision(this.user.userId, action, resource, false, undefined, "plan")));
+    const { byAction } = this.askedOf(resource);
+    if (!byAction.has(action)) byAction.set(action, { decision: Promise.resolve(new Decision(this.user.userId, action, resource, false, undefined, "plan")), failed: false });
   }
 
-  private askedOf(resource: AuthzResource): Map<string, Promise<AuthzDecision>> {
+  private askedOf(resource: AuthzResource): Asked {
     let asked = this.asked.get(resource);
-    if (!asked) this.asked.set(resource, (asked = new Map()));
+    if (!asked) this.asked.set(resource, (asked = { byAction: new Map() }));
     return asked;
   }
 
@@ -330,6 +354,14 @@ export class Authorizer {
     return decideInBulk(
       { permit: this.permit, tenant: this.tenant, logger: this.logger, metrics: this.metrics },
       checks.map((c) => ({ user: this.user.userId, action: c.action, resource: c.resource })),
-    );
+    ).catch((err: unknown) => {
+      // Forgotten before anyone sees the failure: a later question in this request asks again.
+      for (const c of checks) {
+        const slot = this.slots.get(c.key);
+        if (slot) slot.failed = true;
+        this.slots.delete(c.key);
+      }
+      throw err;
+    });
   }
 }

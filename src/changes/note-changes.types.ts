@@ -4,7 +4,7 @@ import { NoteChangeKind } from "./change-log";
 
 registerEnumType(NoteChangeKind, { name: "NoteChangeKind" });
 
-@ObjectType("NoteChange")
+@ObjectType("NoteChange", { simpleResolvers: true })
 export class NoteChangeType {
   @Field(() => String)
   cursor!: string;
@@ -28,7 +28,7 @@ export class NoteChangeType {
   at!: Date;
 }
 
-@ObjectType("NoteChangePage")
+@ObjectType("NoteChangePage", { simpleResolvers: true })
 export class NoteChangePageType {
   @Field(() => [NoteChangeType])
   changes!: NoteChangeType[];

@@ -6,7 +6,7 @@ import type { NoteEventKind as Kind } from "./note-event-hub";
 export const NoteEventKind: { [K in Kind]: K } = { CREATED: "CREATED", UPDATED: "UPDATED", DELETED: "DELETED" };
 registerEnumType(NoteEventKind, { name: "NoteEventKind" });
 
-@ObjectType("NoteEvent")
+@ObjectType("NoteEvent", { simpleResolvers: true })
 export class NoteEventType {
   @Field(() => NoteEventKind)
   kind!: Kind;

@@ -1,13 +1,13 @@
 import { Field, ID, InputType, Int, ObjectType } from "type-graphql";
 
-@ObjectType("NotePermissions")
+@ObjectType("NotePermissions", { simpleResolvers: true })
 export class NotePermissionsType {
   @Field(() => Boolean) get!: boolean;
   @Field(() => Boolean) put!: boolean;
   @Field(() => Boolean) delete!: boolean;
 }
 
-@ObjectType("Note")
+@ObjectType("Note", { simpleResolvers: true })
 export class NoteType {
   @Field(() => ID)
   id!: string;
@@ -28,7 +28,7 @@ export class NoteType {
   updatedAt!: Date;
 }
 
-@ObjectType("PageInfo")
+@ObjectType("PageInfo", { simpleResolvers: true })
 export class PageInfoType {
   @Field(() => Boolean)
   hasNextPage!: boolean;
@@ -37,7 +37,7 @@ export class PageInfoType {
   endCursor!: string | null;
 }
 
-@ObjectType("NoteEdge")
+@ObjectType("NoteEdge", { simpleResolvers: true })
 export class NoteEdgeType {
   @Field(() => String)
   cursor!: string;
@@ -46,7 +46,7 @@ export class NoteEdgeType {
   node!: NoteType;
 }
 
-@ObjectType("NoteConnection")
+@ObjectType("NoteConnection", { simpleResolvers: true })
 export class NoteConnectionType {
   @Field(() => [NoteEdgeType])
   edges!: NoteEdgeType[];

@@ -1,6 +1,6 @@
 import { Field, ID, ObjectType } from "type-graphql";
 
-@ObjectType("Viewer", { description: "The caller, as known to this API and to the policy decision point." })
+@ObjectType("Viewer", { simpleResolvers: true, description: "The caller, as known to this API and to the policy decision point." })
 export class ViewerType {
   @Field(() => ID, { description: "The Hanko user id (the session token's `sub`)." })
   id!: string;
@@ -13,7 +13,7 @@ export class ViewerType {
 }
 
 /** Another user, as a note's owner or a workspace's member: the id at once, the email (UserResolver) only when selected. */
-@ObjectType("User")
+@ObjectType("User", { simpleResolvers: true })
 export class UserType {
   @Field(() => ID)
   id!: string;

@@ -4,7 +4,7 @@ import { WorkspaceRole } from "./workspace-member.entity";
 
 registerEnumType(WorkspaceRole, { name: "WorkspaceRole" });
 
-@ObjectType("WorkspacePermissions")
+@ObjectType("WorkspacePermissions", { simpleResolvers: true })
 export class WorkspacePermissionsType {
   @Field(() => Boolean) get!: boolean;
   @Field(() => Boolean) put!: boolean;
@@ -13,7 +13,7 @@ export class WorkspacePermissionsType {
   @Field(() => Boolean) addNote!: boolean;
 }
 
-@ObjectType("WorkspaceMember")
+@ObjectType("WorkspaceMember", { simpleResolvers: true })
 export class WorkspaceMemberType {
   @Field(() => UserType)
   user!: UserType;
@@ -22,7 +22,7 @@ export class WorkspaceMemberType {
   role!: WorkspaceRole;
 }
 
-@ObjectType("Workspace")
+@ObjectType("Workspace", { simpleResolvers: true })
 export class WorkspaceType {
   @Field(() => ID)
   id!: string;
