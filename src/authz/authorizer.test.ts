@@ -7,6 +7,7 @@ import { ErrorCode, isAppError } from "../common/errors";
 import { createMetrics } from "../common/metrics";
 import { Authorizer, checkCacheKey } from "./authorizer";
 import { noteResource } from "./resources";
+import { notePermissions } from "./notes";
 import { createPermitClient } from "../permit/client";
 import { PermitFacts } from "../permit/fact-writer";
 
@@ -143,6 +144,55 @@ describe("Authorizer (batching and memoization, against a stand-in)", () => {
     expect(permit.bulkCheck).toHaveBeenCalledTimes(1);
     expect(lines.join("")).toContain("ECONNREFUSED");
     expect(lines.join("")).not.toContain("secret-key");
+  });
+});
+
+describe("settled decisions and viewerCan without waiting", () => {
+  const ctxOf = (a: Authorizer) => ({ principal: { userId: "u1" }, authorizer: a }) as unknown as Parameters<typeof notePermissions>[0];
+
+  it("knows a decision only once its bulk call answered (allowed and denied), or when the plan refused it", async () => {
+    const { permit } = fakePermit((q) => q.action !== "delete");
+    const a = authorizer(permit);
+    const resource = { type: "notes", key: "n1" };
+    const pending = [a.can("get", resource), a.can("delete", resource)];
+    expect(a.settled("get", resource)).toBeUndefined();
+    await Promise.all(pending);
+    expect(a.settled("get", resource)?.allow).toBe(true);
+    expect(a.settled("delete", resource)?.allow).toBe(false);
+    expect(a.settled("put", resource)).toBeUndefined();
+    a.denyOutsidePlan("put", resource);
+    expect(a.settled("put", resource)).toMatchObject({ allow: false, reason: "plan" });
+  });
+
+  it("knows nothing of a bulk call that failed", async () => {
+    const permit = { bulkCheck: jest.fn(async () => Promise.reject(new PermitConnectionError("down"))) as unknown as BulkCheck };
+    const a = authorizer(permit);
+    const resource = { type: "notes", key: "n1" };
+    await expectUnavailable(a.can("get", resource));
+    expect(a.settled("get", resource)).toBeUndefined();
+  });
+
+  it("answers viewerCan at once when every decision is made, and by asking otherwise, with the same answers", async () => {
+    const decide = (q: Query) => q.action === "get" || (q.resource as { attributes?: { owner?: string } }).attributes?.owner === "u1";
+    const note = (id: string, ownerId: string) => ({ id, ownerId, workspaceId: null }) as unknown as Parameters<typeof notePermissions>[1];
+    const own = note("n1", "u1");
+    const other = note("n2", "u2");
+
+    const asking = authorizer(fakePermit(decide).permit);
+    const asked = [notePermissions(ctxOf(asking), own), notePermissions(ctxOf(asking), other)];
+    for (const p of asked) expect(p).toBeInstanceOf(Promise);
+
+    const filtered = authorizer(fakePermit(decide).permit);
+    for (const n of [own, other]) filtered.prefetch(["get", "put", "delete"], noteResource(n));
+    await filtered.can("get", noteResource(other));
+    const known = [notePermissions(ctxOf(filtered), own), notePermissions(ctxOf(filtered), other)];
+    for (const p of known) expect(p).not.toBeInstanceOf(Promise);
+
+    expect(known).toEqual(await Promise.all(asked));
+    expect(known).toEqual([
+      { get: true, put: true, delete: true },
+      { get: true, put: false, delete: false },
+    ]);
   });
 });
 

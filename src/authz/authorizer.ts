@@ -3,9 +3,10 @@
  * filters all ask `can(action, resource)`; every check requested while a tick of the event
  * loop runs is sent to the PDP as ONE `bulkCheck`, and each decision is memoized for the rest
  * of the request, so a page of 50 notes with `viewerCan { get put delete }` costs one round
- * trip, not 150.
+ * trip, not 150. The batching is done here rather than by a DataLoader, which makes a promise
+ * per key: a page's questions are mostly prefetched by its filter and then read settled by
+ * `viewerCan`, and such a question needs no promise at all.
  */
-import DataLoader from "dataloader";
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { Permit } from "permitio";
@@ -42,13 +43,6 @@ export interface AuthorizerOptions {
    * with the refusal as `extensions.explanation`.
    */
   explain?: (decision: AuthzDecision) => Promise<unknown>;
-}
-
-interface Check {
-  /** checkCacheKey(action, resource). */
-  key: string;
-  action: string;
-  resource: AuthzResource;
 }
 
 /**
@@ -216,17 +210,53 @@ function resourceIdentity(resource: AuthzResource): string {
   return `${resource.type}\u0000${resource.key ?? ""}\u0000${resource.key === undefined ? "-" : "+"}${resource.attributes === undefined ? "" : JSON.stringify(resource.attributes)}`;
 }
 
+/** The questions of one bulk call, answered together. */
+interface Batch {
+  readonly questions: Question[];
+  /** Resolves once every question has its decision; rejects when the call fails. */
+  readonly answered: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+function newBatch(): Batch {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const answered = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Its failure reaches whoever awaits a decision of it; a question only prefetched awaits nothing.
+  answered.catch(ignore);
+  return { questions: [], answered, resolve, reject };
+}
+
 /** One question of a request (an action on a resource), shared by equal resources built apart. */
-interface Slot {
-  readonly decision: Promise<AuthzDecision>;
+class Question {
   /** Its bulk call failed: asked again by the next question, not replayed. */
-  failed: boolean;
+  failed = false;
+  /** The decision, once its bulk call has answered (or at once, for a plan's refusal). */
+  settled?: AuthzDecision;
+  private promised?: Promise<AuthzDecision>;
+
+  constructor(
+    /** checkCacheKey(action, resource). */
+    readonly key: string,
+    readonly action: string,
+    readonly resource: AuthzResource,
+    private readonly answered: Promise<void>,
+  ) {}
+
+  /** Made on first use: most questions of a page are prefetched and then read settled, never awaited. */
+  get decision(): Promise<AuthzDecision> {
+    return (this.promised ??= this.answered.then(() => this.settled!));
+  }
 }
 
 /** What one resource object has been asked in this request, by action; its identity made on first use. */
 interface Asked {
   identity?: string;
-  readonly byAction: Map<string, Slot>;
+  readonly byAction: Map<string, Question>;
 }
 
 export class Authorizer {
@@ -234,7 +264,7 @@ export class Authorizer {
   private readonly user: AuthzUser;
   private readonly tenant: string;
   private readonly logger: Logger;
-  private readonly loader: DataLoader<Check, AuthzDecision, string>;
+  private readonly maxBatchSize: number;
   private readonly metrics?: Pick<Metrics, "decisions">;
   private readonly explain?: (decision: AuthzDecision) => Promise<unknown>;
   private sent = 0;
@@ -246,7 +276,9 @@ export class Authorizer {
    */
   private readonly asked = new WeakMap<AuthzResource, Asked>();
   /** The same questions by `checkCacheKey`: equal resources built apart meet here. */
-  private readonly slots = new Map<string, Slot>();
+  private readonly questions = new Map<string, Question>();
+  /** The bulk calls the current tick is filling, sent when it ends; the last one takes new questions. */
+  private tick: Batch[] = [];
 
   constructor(options: AuthorizerOptions) {
     this.metrics = options.metrics;
@@ -255,15 +287,7 @@ export class Authorizer {
     this.tenant = options.tenant;
     this.logger = options.logger;
     this.explain = options.explain;
-    this.loader = new DataLoader<Check, AuthzDecision, string>((checks) => this.decideBatch(checks), {
-      // Questions are memoized in `slots`, which the loader would only repeat.
-      cache: false,
-      maxBatchSize: options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE,
-      // setImmediate rather than DataLoader's default (a nextTick after the current promise
-      // jobs): rules reach `can` after different numbers of awaits (loading the entity first,
-      // or not), and all of them have run by the time the check phase of the loop comes.
-      batchScheduleFn: (dispatch) => setImmediate(dispatch),
-    });
+    this.maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
   }
 
   /**
@@ -276,19 +300,7 @@ export class Authorizer {
 
   /** The decision itself, for a rule that may refuse on it (see `refuse`). Same batching and memo as `can`. */
   decide(action: string, resource: AuthzResource): Promise<AuthzDecision> {
-    const asked = this.askedOf(resource);
-    let slot = asked.byAction.get(action);
-    if (slot === undefined || slot.failed) {
-      asked.identity ??= resourceIdentity(resource);
-      const key = `${action}\u0000${asked.identity}`;
-      slot = this.slots.get(key);
-      if (slot === undefined) {
-        slot = { decision: this.loader.load({ key, action, resource }), failed: false };
-        this.slots.set(key, slot);
-      }
-      asked.byAction.set(action, slot);
-    }
-    return slot.decision;
+    return this.question(action, resource).decision;
   }
 
   /**
@@ -308,7 +320,57 @@ export class Authorizer {
    */
   denyOutsidePlan(action: string, resource: AuthzResource): void {
     const { byAction } = this.askedOf(resource);
-    if (!byAction.has(action)) byAction.set(action, { decision: Promise.resolve(new Decision(this.user.userId, action, resource, false, undefined, "plan")), failed: false });
+    if (byAction.has(action)) return;
+    // Never sent nor shared, so it needs no key.
+    const refused = new Question("", action, resource, Promise.resolve());
+    refused.settled = new Decision(this.user.userId, action, resource, false, undefined, "plan");
+    byAction.set(action, refused);
+  }
+
+  /**
+   * The decision already made in this request on `action` for this resource object (its bulk
+   * call has answered, or its plan refused it), or undefined: lets a resolver answer without
+   * a promise per field when the list filter decided everything beforehand.
+   */
+  settled(action: string, resource: AuthzResource): AuthzDecision | undefined {
+    return this.asked.get(resource)?.byAction.get(action)?.settled;
+  }
+
+  /** The question of `action` on this resource object: asked before in this request, or queued for the tick's bulk call. */
+  private question(action: string, resource: AuthzResource): Question {
+    const asked = this.askedOf(resource);
+    let question = asked.byAction.get(action);
+    if (question === undefined || question.failed) {
+      asked.identity ??= resourceIdentity(resource);
+      const key = `${action}\u0000${asked.identity}`;
+      question = this.questions.get(key);
+      if (question === undefined) {
+        const batch = this.batchOfTick();
+        question = new Question(key, action, resource, batch.answered);
+        batch.questions.push(question);
+        this.questions.set(key, question);
+      }
+      asked.byAction.set(action, question);
+    }
+    return question;
+  }
+
+  /**
+   * The bulk call a new question joins. Sent when the current tick's check phase comes
+   * (setImmediate, not a microtask): rules reach `can` after different numbers of awaits
+   * (loading the entity first, or not), and all of them have run by then.
+   */
+  private batchOfTick(): Batch {
+    let batch = this.tick[this.tick.length - 1];
+    if (batch === undefined) setImmediate(() => this.sendTick());
+    if (batch === undefined || batch.questions.length >= this.maxBatchSize) this.tick.push((batch = newBatch()));
+    return batch;
+  }
+
+  private sendTick(): void {
+    const batches = this.tick;
+    this.tick = [];
+    for (const batch of batches) void this.send(batch);
   }
 
   private askedOf(resource: AuthzResource): Asked {
@@ -339,7 +401,7 @@ export class Authorizer {
    * to whoever asks for that decision, never as a default answer.
    */
   prefetch(actions: Iterable<string>, resource: AuthzResource): void {
-    for (const action of actions) this.decide(action, resource).catch(ignore);
+    for (const action of actions) this.question(action, resource);
   }
 
   /** Checks sent to the PDP so far in this request (memoized ones are not sent again). */
@@ -347,21 +409,26 @@ export class Authorizer {
     return this.sent;
   }
 
-  private decideBatch(checks: readonly Check[]): Promise<AuthzDecision[]> {
-    this.sent += checks.length;
-    // On a failure DataLoader rejects every check of the batch and forgets them, so a later
-    // `can` in the same request asks again instead of replaying the failure.
-    return decideInBulk(
-      { permit: this.permit, tenant: this.tenant, logger: this.logger, metrics: this.metrics },
-      checks.map((c) => ({ user: this.user.userId, action: c.action, resource: c.resource })),
-    ).catch((err: unknown) => {
-      // Forgotten before anyone sees the failure: a later question in this request asks again.
-      for (const c of checks) {
-        const slot = this.slots.get(c.key);
-        if (slot) slot.failed = true;
-        this.slots.delete(c.key);
+  private async send(batch: Batch): Promise<void> {
+    const { questions } = batch;
+    this.sent += questions.length;
+    let decisions: AuthzDecision[];
+    try {
+      decisions = await decideInBulk(
+        { permit: this.permit, tenant: this.tenant, logger: this.logger, metrics: this.metrics },
+        questions.map((q) => ({ user: this.user.userId, action: q.action, resource: q.resource })),
+      );
+    } catch (err) {
+      // Every question of the call fails, and is forgotten before anyone sees the failure, so
+      // a later one in the same request asks again instead of replaying it.
+      for (const q of questions) {
+        q.failed = true;
+        this.questions.delete(q.key);
       }
-      throw err;
-    });
+      batch.reject(err);
+      return;
+    }
+    questions.forEach((q, i) => (q.settled = decisions[i]));
+    batch.resolve();
   }
 }

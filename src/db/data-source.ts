@@ -7,6 +7,7 @@ import { WorkspaceMember } from "../workspaces/workspace-member.entity";
 import { Note } from "../notes/note.entity";
 import { OutboxFact } from "../outbox/outbox.entity";
 import { PolicyChange } from "../permit/policy-change.entity";
+import { pgTypes } from "./timestamps";
 
 export const entities = [User, Workspace, WorkspaceMember, Note, OutboxFact, PolicyChange];
 
@@ -32,6 +33,7 @@ export function createDataSource(url: string, options: DataSourceOptions = {}): 
     logging: false,
     extra: {
       max: options.poolSize ?? 10,
+      types: pgTypes,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
       ...(options.queryTimeoutMs ? { query_timeout: options.queryTimeoutMs } : {}),
     },

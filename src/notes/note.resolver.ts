@@ -83,7 +83,7 @@ export class NoteResolver {
   }
 
   @FieldResolver(() => NotePermissionsType, { description: "What the caller may do with this note, from the same decisions that enforce it." })
-  viewerCan(@Root() note: Note, @Ctx() ctx: RequestContext): Promise<NotePermissionsType> {
+  viewerCan(@Root() note: Note, @Ctx() ctx: RequestContext): NotePermissionsType | Promise<NotePermissionsType> {
     return notePermissions(ctx, note);
   }
 }
