@@ -8,7 +8,7 @@ import { parseTimestamptz } from "./timestamps";
 const postgresDate = pg.types.getTypeParser(1184, "text") as (text: string) => Date | number | null;
 
 /** Equal as pg's own parser answers: the same instant (or both invalid), the same number, or both null. */
-const sameAsPg = (text: string) => {
+const expectSameAsPg = (text: string) => {
   const ours = parseTimestamptz(text);
   const theirs = postgresDate(text);
   if (theirs instanceof Date) {
@@ -31,7 +31,7 @@ describe("timestamptz parsing", () => {
         (date, micros, digits) => {
           const fraction = digits === 0 ? "" : `.${pad(micros, 6).slice(0, digits)}`;
           const text = `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1, 2)}-${pad(date.getUTCDate(), 2)} ${pad(date.getUTCHours(), 2)}:${pad(date.getUTCMinutes(), 2)}:${pad(date.getUTCSeconds(), 2)}${fraction}+00`;
-          sameAsPg(text);
+          expectSameAsPg(text);
         },
       ),
       { numRuns: 5000 },
@@ -54,9 +54,9 @@ describe("timestamptz parsing", () => {
       "2026-12-07",
       "",
     ]) {
-      sameAsPg(text);
+      expectSameAsPg(text);
     }
-    fc.assert(fc.property(fc.string({ maxLength: 40 }), sameAsPg), { numRuns: 2000 });
+    fc.assert(fc.property(fc.string({ maxLength: 40 }), expectSameAsPg), { numRuns: 2000 });
   });
 
   it("is what the data source reads from PostgreSQL, in a UTC session and in another time zone", async () => {
@@ -73,7 +73,7 @@ describe("timestamptz parsing", () => {
         await runner.query(`SET TIME ZONE '${zone}'`);
         const rows = (await runner.query(sql, [instants])) as { at: Date; text: string }[];
         expect(rows.map((r) => r.at.toISOString())).toEqual(instants.map((i) => new Date(i).toISOString()));
-        for (const row of rows) sameAsPg(row.text);
+        for (const row of rows) expectSameAsPg(row.text);
       }
     } finally {
       await runner.release();
