@@ -6,9 +6,15 @@ import { UserType, ViewerType } from "./user.types";
 @Resolver(() => ViewerType)
 export class UserResolver {
   @Query(() => ViewerType, { description: "The authenticated caller. UNAUTHENTICATED without a valid session." })
-  async me(@Ctx() ctx: RequestContext): Promise<ViewerType> {
+  me(@Ctx() ctx: RequestContext): ViewerType {
     const { principal } = requireCaller(ctx);
-    return { id: principal.userId, email: principal.email ?? null, roles: await ctx.tenantRoles() };
+    return { id: principal.userId, email: principal.email ?? null };
+  }
+
+  /** One PDP call, made only when a client selects the roles: `me { id }` costs none. */
+  @FieldResolver(() => [String], { description: "Tenant-level roles of the caller in the policy decision point (e.g. user, admin)." })
+  roles(@Ctx() ctx: RequestContext): Promise<string[]> {
+    return ctx.tenantRoles();
   }
 }
 

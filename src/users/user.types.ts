@@ -8,8 +8,7 @@ export class ViewerType {
   @Field(() => String, { nullable: true })
   email?: string | null;
 
-  @Field(() => [String], { description: "Tenant-level roles of the caller in the policy decision point (e.g. user, admin)." })
-  roles!: string[];
+  // `roles`: UserResolver asks the PDP only when a client selects it.
 }
 
 /** Another user, as a note's owner or a workspace's member: the id at once, the email (UserResolver) only when selected. */

@@ -2,6 +2,8 @@
  * The tutorial scenario and every row of policy.md's operation table, end to end: HTTP →
  * shield rules → real permitio SDK → local PDP, with attributes from the stored rows.
  */
+import { parse } from "graphql";
+import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import type { Permit } from "permitio";
 import {
   CreateNoteDocument,
@@ -71,6 +73,18 @@ describe("lazy user sync", () => {
     expect(Object.keys(stats).filter((route) => route.includes("/v2/"))).toEqual([]);
     const me = await api.gql(MeDocument, {}, a);
     expect(me.data!.me.roles).toEqual(["user"]);
+  });
+
+  it("asks the PDP for the caller's roles only when they are selected", async () => {
+    const meId = parse(`{ me { id email } }`) as TypedDocumentNode<{ me: { id: string; email: string | null } }, Record<string, never>>;
+    await resetPdpStats(api.permit);
+    const plain = await api.gql(meId, {}, a);
+    expect(plain.errors).toBeUndefined();
+    expect(plain.data!.me.id).toEqual(expect.any(String));
+    expect((await pdpStats(api.permit))["POST /user-permissions"]).toBeUndefined();
+    const withRoles = await api.gql(MeDocument, {}, a);
+    expect(withRoles.data!.me.roles).toEqual(["user"]);
+    expect((await pdpStats(api.permit))["POST /user-permissions"]).toBe(1);
   });
 
   it("concurrent first requests of a new user sync exactly once", async () => {
