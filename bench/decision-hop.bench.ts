@@ -1,10 +1,10 @@
 /**
  * One decision call to a PDP in another process (the sidecar shape), sequential over loopback:
  * the project's client (`createPermitClient`: the SDK with its lean decision transport) against
- * the SDK's own client (axios throughout), and against the floor of the hop, the same POST
- * over plain `node:http` without the SDK. Bulks of 1 check (a single note) and of 65 (a list
- * page's), and `me.roles`' user-permissions call; alternating rounds; p50 latency, the caller's
- * CPU and the PDP's CPU per call.
+ * the SDK's own client (axios throughout), and against the same POST without the SDK, over
+ * plain `node:http` and over undici (the floor of the hop). Bulks of 1 check (a single note)
+ * and of 65 (a list page's), and `me.roles`' user-permissions call; alternating rounds; p50
+ * latency, the caller's CPU and the PDP's CPU per call.
  *
  *   npm run bench -- decision-hop
  */
@@ -13,6 +13,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Permit } from "permitio";
+import { Pool } from "undici";
 import { createLogger } from "../src/common/logger";
 import { createPermitClient } from "../src/permit/client";
 import { median, percentile, processCpuMs, runBench, startSidecarPdp } from "./api-support";
@@ -55,7 +56,14 @@ async function main(): Promise<void> {
         });
     };
 
-    /** The SDK's own client, the project's, and the floor, for one kind of call: alternating rounds. */
+    const pool = new Pool(sidecar.url, { connections: 1 });
+    /** The floor: `body` POSTed to `path` over undici, the answer parsed and checked. */
+    const bare = (path: string, body: string, valid: (answer: unknown) => boolean) => async () => {
+      const res = await pool.request({ path: `/${path}`, method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${sidecar.apiKey}` }, body });
+      if (res.statusCode !== 200 || !valid(await res.body.json())) throw new Error(`unexpected answer ${res.statusCode}`);
+    };
+
+    /** The SDK's own client, the project's, plain node:http and the floor, for one kind of call: alternating rounds. */
     const compare = async (label: string, variants: [string, Call][]) => {
       const results = variants.map(() => ({ latencies: [] as number[], cpu: [] as number[], pdp: [] as number[] }));
       for (const [, call] of variants) for (let i = 0; i < WARMUP; i++) await call();
@@ -80,9 +88,9 @@ async function main(): Promise<void> {
         const r = results[i]!;
         console.log(`  ${`${label}, ${name}`.padEnd(62)} ${percentile(r.latencies, 0.5).toFixed(3).padStart(7)} ${percentile(r.latencies, 0.99).toFixed(3).padStart(7)} ${median(r.cpu).toFixed(3).padStart(14)} ${median(r.pdp).toFixed(3).padStart(11)}`);
       });
-      const floor = results[2]!;
+      const floor = results[3]!;
       const toFloor = (i: number) => `p50 ${(percentile(results[i]!.latencies, 0.5) / percentile(floor.latencies, 0.5)).toFixed(2)}, caller CPU ${(median(results[i]!.cpu) / median(floor.cpu)).toFixed(2)}`;
-      console.log(`  ratios to the floor: the SDK's own client ${toFloor(0)}; the project's client ${toFloor(1)}`);
+      console.log(`  ratios to the floor: the SDK's own client ${toFloor(0)}; the project's client ${toFloor(1)}; plain node:http ${toFloor(2)}`);
     };
 
     console.log(`One decision call to the local PDP in its own process on loopback, sequential; ${ROUNDS} alternating rounds of ${CALLS} calls after ${WARMUP} of warm-up; medians of rounds.\n`);
@@ -95,7 +103,8 @@ async function main(): Promise<void> {
       await compare(`bulkCheck(${size})`, [
         ["the SDK's own client (axios)", () => sdk.bulkCheck(checks)],
         ["the project's client", () => project.bulkCheck(checks)],
-        ["plain node:http (floor)", raw("allowed/bulk", body, (a) => Array.isArray((a as { allow?: unknown }).allow))],
+        ["plain node:http", raw("allowed/bulk", body, (a) => Array.isArray((a as { allow?: unknown }).allow))],
+        ["plain undici (floor)", bare("allowed/bulk", body, (a) => Array.isArray((a as { allow?: unknown }).allow))],
       ]);
     }
     // `me.roles`: the caller's tenant roles, as src/authz/roles.ts asks them.
@@ -105,8 +114,10 @@ async function main(): Promise<void> {
     await compare("getUserPermissions (me.roles)", [
       ["the SDK's own client (axios)", () => rolesOf(sdk)],
       ["the project's client", () => rolesOf(project)],
-      ["plain node:http (floor)", raw("user-permissions", rolesBody, (a) => typeof a === "object" && a !== null)],
+      ["plain node:http", raw("user-permissions", rolesBody, (a) => typeof a === "object" && a !== null)],
+      ["plain undici (floor)", bare("user-permissions", rolesBody, (a) => typeof a === "object" && a !== null)],
     ]);
+    await pool.close();
   } finally {
     await sidecar.stop();
     await rm(dataDir, { recursive: true, force: true });
