@@ -6,6 +6,7 @@
 import type { GraphQLResolveInfo } from "graphql";
 import { requestedSubfields } from "../common/selection";
 import type { Note } from "../notes/note.entity";
+import { isWholeNote } from "../notes/note.repository";
 import type { ListAccess } from "../notes/note.service";
 import type { Workspace } from "../workspaces/workspace.entity";
 import { requireCaller, type AuthzContext } from "./context";
@@ -18,7 +19,7 @@ import { noteResource, workspaceResource } from "./resources";
  * call as `get`, for the candidates that can still make it onto the page, except where the
  * answer is known: a note outside an action's plan is refused it without a check (the plan is
  * never narrower than the policy, so the PDP could only refuse too). Readable notes are primed
- * into the loader.
+ * into the loader when read whole.
  */
 export async function notesAccess(ctx: AuthzContext, info: GraphQLResolveInfo): Promise<ListAccess> {
   const { principal, authorizer } = requireCaller(ctx);
@@ -43,7 +44,8 @@ export async function notesAccess(ctx: AuthzContext, info: GraphQLResolveInfo): 
           return authorizer.can(NoteAction.get, resource);
         }),
       );
-      batch.forEach((note, i) => allowed[i] && ctx.loaders.note.prime(note.id, note));
+      // Only whole notes: a note read without its body must not answer a later `note(id) { body }`.
+      batch.forEach((note, i) => allowed[i] && isWholeNote(note) && ctx.loaders.note.prime(note.id, note));
       return allowed;
     },
   };
@@ -55,7 +57,7 @@ type NotePermissions = { get: boolean; put: boolean; delete: boolean };
  * `Note.viewerCan`: from the same decisions that enforce the operations. On a list page they
  * were all made while filtering it, so the answer comes without waiting (no promise per row).
  */
-export function notePermissions(ctx: AuthzContext, note: Note): NotePermissions | Promise<NotePermissions> {
+export function notePermissions(ctx: AuthzContext, note: Pick<Note, "id" | "ownerId" | "workspaceId">): NotePermissions | Promise<NotePermissions> {
   const { authorizer } = requireCaller(ctx);
   const resource = noteResource(note);
   const get = authorizer.settled(NoteAction.get, resource);

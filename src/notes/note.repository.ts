@@ -17,8 +17,18 @@ export type NoteCandidates =
   | { kind: "none" }
   | { kind: "where"; condition: PlanCondition; userId: string; instanceRoles: ReadonlyMap<string, readonly string[]> };
 
+/**
+ * A note as a list page reads it: without its body when the page does not select one. A body
+ * runs to 100,000 characters, and a list screen mostly shows titles: reading 50 bodies of 4 KB
+ * each cost a page more API CPU than its authorization (bench/README.md).
+ */
+export type ListedNote = Omit<Note, "body"> & { body?: string };
+
+/** Whether a listed note was read whole (with its body), as a loader may hold it. */
+export const isWholeNote = (note: ListedNote): note is Note => note.body !== undefined;
+
 /** Rows after a position, newest first, at most `limit`, optionally within one workspace. */
-export type NoteScanner = (position: Position | null, limit: number, workspaceId: string | null) => Promise<Note[]>;
+export type NoteScanner = (position: Position | null, limit: number, workspaceId: string | null) => Promise<ListedNote[]>;
 
 export interface Membership {
   workspace_id: string;
@@ -36,9 +46,11 @@ export class NoteRepository {
    * The reader of a list's pages: rows after a position in (createdAt DESC, id DESC) order,
    * among the candidates; each part of a plan is one index range scan (by owner, by workspace,
    * or by date). `memberships` (`membershipsFor`) are read once for a page, not for every batch.
+   * `withBodies`: whether the rows carry their bodies (the page selects `body`).
    */
-  scanner(candidates: NoteCandidates, memberships: readonly Membership[]): NoteScanner {
+  scanner(candidates: NoteCandidates, memberships: readonly Membership[], withBodies: boolean): NoteScanner {
     if (candidates.kind === "none") return async () => [];
+    const [columns, rowToNote] = withBodies ? [NOTE_COLUMNS, noteOf] : [LISTED_NOTE_COLUMNS, listedNoteOf];
     const restriction = candidates.kind === "where" ? planRestriction(candidates, memberships) : undefined;
     return async (position, limit, workspaceId) => {
       const window = (a: string) => [
@@ -50,10 +62,10 @@ export class NoteRepository {
       // Written as SQL, not through a query builder: a page's scan runs on every list request,
       // and building it was a visible share of a page's CPU. TypeORM still binds the parameters.
       const [sql, values] = this.ds.driver.escapeQueryWithParameters(
-        `SELECT ${NOTE_COLUMNS} FROM notes n${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY n.created_at DESC, n.id DESC LIMIT :limit`,
+        `SELECT ${columns} FROM notes n${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY n.created_at DESC, n.id DESC LIMIT :limit`,
         params,
       );
-      return ((await this.ds.query(sql, values)) as NoteRow[]).map(noteOf);
+      return ((await this.ds.query(sql, values)) as NoteRow[]).map(rowToNote);
     };
   }
 
@@ -62,8 +74,8 @@ export class NoteRepository {
    * that no rule of the policy can allow it there (the plan is never narrower than the policy).
    * A condition that cannot be told here counts as inside.
    */
-  outsidePlans(plans: ReadonlyMap<string, NoteCandidates>, memberships: readonly Membership[]): (action: string, note: Note) => boolean {
-    const matchers = new Map<string, (note: Note) => boolean>();
+  outsidePlans(plans: ReadonlyMap<string, NoteCandidates>, memberships: readonly Membership[]): (action: string, note: ListedNote) => boolean {
+    const matchers = new Map<string, (note: ListedNote) => boolean>();
     for (const [action, plan] of plans) {
       matchers.set(action, plan.kind === "all" ? () => true : plan.kind === "none" ? () => false : planMatcher(plan, memberships));
     }
@@ -175,6 +187,7 @@ function planRestriction(
  * share of a page's CPU.
  */
 const NOTE_COLUMNS = "n.id, n.title, n.body, n.owner_id, n.workspace_id, n.version, n.created_at, n.updated_at";
+const LISTED_NOTE_COLUMNS = "n.id, n.title, n.owner_id, n.workspace_id, n.version, n.created_at, n.updated_at";
 
 interface NoteRow {
   id: string;
@@ -186,6 +199,16 @@ interface NoteRow {
   created_at: Date;
   updated_at: Date;
 }
+
+const listedNoteOf = (r: Omit<NoteRow, "body">): ListedNote => ({
+  id: r.id,
+  title: r.title,
+  ownerId: r.owner_id,
+  workspaceId: r.workspace_id,
+  version: r.version,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
 
 const noteOf = (r: NoteRow): Note => ({
   id: r.id,
@@ -260,9 +283,9 @@ export function planSql(plan: Extract<NoteCandidates, { kind: "where" }>, member
  * A plan as a test on one note, with the same reading as `planSql`: true when the note may
  * satisfy it (a condition that has no form here counts as satisfied), false when it cannot.
  */
-export function planMatcher(plan: Extract<NoteCandidates, { kind: "where" }>, memberships: readonly Membership[]): (note: Note) => boolean {
+export function planMatcher(plan: Extract<NoteCandidates, { kind: "where" }>, memberships: readonly Membership[]): (note: ListedNote) => boolean {
   const { heldOn, workspaces } = planSubjects(plan, memberships);
-  const column = (note: Note, attribute: string): string | null | undefined =>
+  const column = (note: ListedNote, attribute: string): string | null | undefined =>
     attribute === "key" ? note.id : attribute === NoteAttribute.owner ? note.ownerId : attribute === NoteAttribute.workspace ? note.workspaceId : undefined;
   // The ids each condition names, worked out once for all the notes tested.
   const named = new Map<PlanCondition, Set<string> | undefined>();
@@ -273,7 +296,7 @@ export function planMatcher(plan: Extract<NoteCandidates, { kind: "where" }>, me
     }
     return named.get(c);
   };
-  const satisfies = (c: PlanCondition, note: Note): boolean => {
+  const satisfies = (c: PlanCondition, note: ListedNote): boolean => {
     switch (c.kind) {
       case "attribute": {
         const value = column(note, c.attribute);

@@ -3,11 +3,13 @@ import type { GraphQLResolveInfo } from "graphql";
 import { requireCaller } from "../authz/context";
 import { notePermissions, notesAccess, visibleWorkspace } from "../authz/notes";
 import { notFound } from "../common/errors";
+import { requestedSubfields } from "../common/selection";
 import { optionalId, requireId } from "../common/validation";
 import { settle, type RequestContext } from "../graphql/context";
 import { UserType } from "../users/user.types";
 import { WorkspaceType } from "../workspaces/workspace.types";
 import type { Note } from "./note.entity";
+import type { ListedNote } from "./note.repository";
 import type { NotePage } from "./note.service";
 import { CreateNoteInput, NoteConnectionType, NotePermissionsType, NoteType, UpdateNoteInput } from "./note.types";
 
@@ -40,8 +42,9 @@ export class NoteResolver {
     @Info() info: GraphQLResolveInfo,
   ): Promise<NotePage> {
     const { principal } = requireCaller(ctx);
+    const withBodies = requestedSubfields(info, ["edges", "node"]).includes("body");
     return ctx.services.notes.page(
-      { first, after, workspaceId: optionalId(workspaceId, "workspaceId"), viewer: principal.userId },
+      { first, after, workspaceId: optionalId(workspaceId, "workspaceId"), viewer: principal.userId, withBodies },
       await notesAccess(ctx, info),
     );
   }
@@ -70,7 +73,7 @@ export class NoteResolver {
   }
 
   @FieldResolver(() => UserType)
-  owner(@Root() note: Note): UserType {
+  owner(@Root() note: ListedNote): UserType {
     return { id: note.ownerId };
   }
 
@@ -78,12 +81,12 @@ export class NoteResolver {
     nullable: true,
     description: "The workspace the note belongs to; null for a personal note or one whose workspace the caller may not read.",
   })
-  async workspace(@Root() note: Note, @Ctx() ctx: RequestContext): Promise<WorkspaceType | null> {
+  async workspace(@Root() note: ListedNote, @Ctx() ctx: RequestContext): Promise<WorkspaceType | null> {
     return note.workspaceId ? visibleWorkspace(ctx, await ctx.loaders.workspace.load(note.workspaceId)) : null;
   }
 
   @FieldResolver(() => NotePermissionsType, { description: "What the caller may do with this note, from the same decisions that enforce it." })
-  viewerCan(@Root() note: Note, @Ctx() ctx: RequestContext): NotePermissionsType | Promise<NotePermissionsType> {
+  viewerCan(@Root() note: ListedNote, @Ctx() ctx: RequestContext): NotePermissionsType | Promise<NotePermissionsType> {
     return notePermissions(ctx, note);
   }
 }

@@ -6,10 +6,10 @@ import type { FactDelivery } from "../outbox/delivery";
 import { limitText, NOTE_BODY_MAX, NOTE_TITLE_MAX, requirePageSize, requireTrimmedText } from "../common/validation";
 import type { Note } from "./note.entity";
 import { logNoteChange, logNoteDeletions, type DeletionAudience } from "../changes/change-log";
-import type { NoteCandidates, NoteRepository } from "./note.repository";
+import type { ListedNote, NoteCandidates, NoteRepository } from "./note.repository";
 
 export interface NotePage {
-  edges: { cursor: string; node: Note }[];
+  edges: { cursor: string; node: ListedNote }[];
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
 }
 
@@ -18,7 +18,7 @@ export interface NotePage {
  * At most `wanted` of them can still make it onto the page. `outside(action, note)` is true
  * when the note lies outside that action's plan (`ListAccess.otherActions`).
  */
-export type ReadableFilter = (notes: Note[], wanted: number, outside: (action: string, note: Note) => boolean) => Promise<boolean[]>;
+export type ReadableFilter = (notes: ListedNote[], wanted: number, outside: (action: string, note: ListedNote) => boolean) => Promise<boolean[]>;
 
 /** What a page may draw from, and how each candidate is decided. */
 export interface ListAccess {
@@ -99,10 +99,11 @@ export class NoteService {
    * one more readable note has been found (or none is left), so `hasNextPage` is exact. The
    * end cursor is the last row examined, so a later page neither skips a readable note nor
    * repeats one, and rows already found unreadable are not examined again; it is encrypted,
-   * so pointing past unreadable rows reveals nothing about them.
+   * so pointing past unreadable rows reveals nothing about them. `withBodies`: whether the
+   * page's notes carry their bodies (only when the query selects them).
    */
   async page(
-    args: { first: number; after?: string | null; workspaceId: string | null; viewer: string },
+    args: { first: number; after?: string | null; workspaceId: string | null; viewer: string; withBodies: boolean },
     access: ListAccess,
   ): Promise<NotePage> {
     const first = requirePageSize(args.first);
@@ -127,8 +128,8 @@ export class NoteService {
     // The caller's memberships, when a plan needs them: before the scan when its own plan does,
     // otherwise read beside the first batch (only the other actions' plans wait for them).
     const membershipsRead = this.notes.membershipsFor([access.candidates, ...otherActions.values()]);
-    const scan = this.notes.scanner(access.candidates, access.candidates.kind === "where" ? await membershipsRead : []);
-    let outside: ((action: string, note: Note) => boolean) | undefined;
+    const scan = this.notes.scanner(access.candidates, access.candidates.kind === "where" ? await membershipsRead : [], args.withBodies);
+    let outside: ((action: string, note: ListedNote) => boolean) | undefined;
     let batchSize = first + 1;
     for (;;) {
       const [rows, memberships] = await Promise.all([scan(position, batchSize + 1, args.workspaceId), membershipsRead]);

@@ -202,7 +202,7 @@ async function violation(w: World, narrow = false): Promise<string | null> {
       const readable = built.notes.filter((_, i) => decisions[i]).sort(newestFirst).map((n) => n.id);
 
       const candidates = await planner.notes(userId);
-      const selected = new Set((await repository.scanner(candidates, await repository.membershipsFor([candidates]))(null, 1000, null)).map((n) => n.id));
+      const selected = new Set((await repository.scanner(candidates, await repository.membershipsFor([candidates]), false)(null, 1000, null)).map((n) => n.id));
       const missing = readable.filter((id) => !selected.has(id));
       if (missing.length > 0) return `user ${userId}: plan ${JSON.stringify(candidates)} misses readable notes ${missing.join(", ")}`;
 
@@ -215,7 +215,7 @@ async function violation(w: World, narrow = false): Promise<string | null> {
       const listed: string[] = [];
       let after: string | null = null;
       for (let pages = 0; pages < 50; pages++) {
-        const page = await service.page({ first: w.pageSize, after, workspaceId: null, viewer: userId }, await notesAccess(ctx, NO_SELECTION));
+        const page = await service.page({ first: w.pageSize, after, workspaceId: null, viewer: userId, withBodies: false }, await notesAccess(ctx, NO_SELECTION));
         listed.push(...page.edges.map((e) => e.node.id));
         if (!page.pageInfo.hasNextPage) break;
         after = page.pageInfo.endCursor;
@@ -279,7 +279,7 @@ async function viewerCanViolation(w: World, narrow = false): Promise<{ violation
           loaders: { note: new DataLoader(async (ids) => ids.map(() => null)), workspace: new DataLoader(async (ids) => ids.map(() => null)) },
           listPlanner: planner,
         };
-        const page = await service.page({ first: w.pageSize, after, workspaceId: null, viewer: userId }, await notesAccess(ctx, WITH_VIEWER_CAN));
+        const page = await service.page({ first: w.pageSize, after, workspaceId: null, viewer: userId, withBodies: true }, await notesAccess(ctx, WITH_VIEWER_CAN));
         for (const { node } of page.edges) {
           const got = await notePermissions(ctx, node);
           if (JSON.stringify(got) !== JSON.stringify(truth.get(node.id))) {

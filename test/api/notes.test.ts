@@ -5,7 +5,8 @@ import {
   NotesDocument,
   UpdateNoteDocument,
 } from "../generated/graphql";
-import { codes, startTestApi, type TestApi } from "../support/api";
+import { parse } from "graphql";
+import { codes, startTestApi, type GraphQLResponse, type TestApi } from "../support/api";
 
 let api: TestApi;
 let alice: string;
@@ -150,5 +151,67 @@ describe("pagination", () => {
     const again = await api.gql(NotesDocument, { first: 1 }, alice);
     expect(again.data!.notes.edges[0]!.node.id).toBe(newest.id);
     expect(ids).not.toContain(newest.id);
+  });
+});
+
+describe("list pages read note bodies only when they are selected", () => {
+  const page = (selection: string, fragments = "") => parse(`query { notes(first: 100) { edges { node { id ${selection} } } } } ${fragments}`);
+  const bodiesOf = (res: GraphQLResponse<unknown>): Map<string, unknown> =>
+    new Map((res.data as { notes: { edges: { node: { id: string } & Record<string, unknown> }[] } }).notes.edges.map((e) => [e.node.id, e.node]));
+
+  /** The SQL text of every query the API sends while `run` runs. */
+  async function queriesDuring(run: () => Promise<unknown>): Promise<string[]> {
+    const original = api.dataSource.query.bind(api.dataSource);
+    const seen: string[] = [];
+    const spy = jest.spyOn(api.dataSource, "query").mockImplementation((sql: string, ...rest: unknown[]) => {
+      seen.push(sql);
+      return original(sql, ...(rest as [unknown[]]));
+    });
+    try {
+      await run();
+    } finally {
+      spy.mockRestore();
+    }
+    return seen;
+  }
+
+  let reader: string;
+  const written = new Map<string, string>();
+  beforeAll(async () => {
+    reader = await api.token("body.reader@example.com");
+    for (let i = 0; i < 3; i++) {
+      const note = await create(`bodies ${i}`, reader, `body number ${i} `.repeat(50 + i));
+      written.set(note.id, note.body);
+    }
+  });
+
+  it.each([
+    ["directly", page("body")],
+    ["under an alias", page("text: body")],
+    ["through a named fragment", page("...NoteText", "fragment NoteText on Note { body }")],
+    ["through an inline fragment", page("... on Note { body }")],
+  ])("returns every body a page selects %s", async (_, document) => {
+    const res = await api.gql(document, {}, reader);
+    expect(res.errors).toBeUndefined();
+    const nodes = bodiesOf(res);
+    for (const [id, body] of written) expect(Object.values(nodes.get(id) as object)).toContain(body);
+  });
+
+  it("reads the bodies for a page that selects them, and leaves them in the database for one that does not", async () => {
+    const scans = (sql: string[]) => sql.filter((q) => /FROM notes n\b/.test(q));
+    const withBodies = scans(await queriesDuring(() => api.gql(page("title body"), {}, reader)));
+    const without = scans(await queriesDuring(() => api.gql(page("title updatedAt viewerCan { put }"), {}, reader)));
+    expect(withBodies.length).toBeGreaterThan(0);
+    expect(withBodies.every((q) => q.includes("n.body"))).toBe(true);
+    expect(without.length).toBeGreaterThan(0);
+    expect(without.some((q) => q.includes("n.body"))).toBe(false);
+  });
+
+  it("answers a note's body whole in the request of a page that read none", async () => {
+    const [id, body] = [...written][0]!;
+    const res = await api.gql(parse(`query($id: ID!) { notes(first: 100) { edges { node { id title } } } note(id: $id) { body } }`), { id }, reader);
+    expect(res.errors).toBeUndefined();
+    expect((res.data as { note: { body: string } }).note.body).toBe(body);
+    expect(bodiesOf(res).get(id)).toEqual({ id, title: expect.stringMatching(/^bodies /) });
   });
 });
