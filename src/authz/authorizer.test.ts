@@ -5,7 +5,7 @@ import { PermitConnectionError } from "permitio";
 import { startPolicyPdp } from "../../test/support/policy-pdp";
 import { ErrorCode, isAppError } from "../common/errors";
 import { createMetrics } from "../common/metrics";
-import { Authorizer, checkCacheKey } from "./authorizer";
+import { Authorizer, resourceIdentity } from "./authorizer";
 import { noteResource } from "./resources";
 import { notePermissions } from "./notes";
 import { createPermitClient } from "../permit/client";
@@ -75,14 +75,21 @@ describe("Authorizer (batching and memoization, against a stand-in)", () => {
     expect(calls).toHaveLength(2);
   });
 
-  it("keys checks by action, type, key and attributes", () => {
-    expect(checkCacheKey("get", { type: "notes", key: "1" })).not.toBe(checkCacheKey("get", { type: "notes" }));
-    expect(checkCacheKey("get", { type: "notes", attributes: { a: { y: 1, x: 2 } } })).toBe(
-      checkCacheKey("get", { type: "notes", attributes: { a: { y: 1, x: 2 } } }),
-    );
-    expect(checkCacheKey("get", { type: "notes", key: "a:b" })).not.toBe(checkCacheKey("get", { type: "notes:a", key: "b" }));
-    expect(checkCacheKey("get", { type: "notes", key: "" })).not.toBe(checkCacheKey("get", { type: "notes" }));
-    expect(checkCacheKey("get", { type: "notes", attributes: { owner: "u1" } })).not.toBe(checkCacheKey("get", { type: "notes", attributes: { owner: "u2" } }));
+  it("identifies resources by type, key and attributes", () => {
+    expect(resourceIdentity({ type: "notes", key: "1" })).not.toBe(resourceIdentity({ type: "notes" }));
+    expect(resourceIdentity({ type: "notes", attributes: { a: { y: 1, x: 2 } } })).toBe(resourceIdentity({ type: "notes", attributes: { a: { y: 1, x: 2 } } }));
+    expect(resourceIdentity({ type: "notes", key: "a:b" })).not.toBe(resourceIdentity({ type: "notes:a", key: "b" }));
+    expect(resourceIdentity({ type: "notes", key: "" })).not.toBe(resourceIdentity({ type: "notes" }));
+    expect(resourceIdentity({ type: "notes", attributes: { owner: "u1" } })).not.toBe(resourceIdentity({ type: "notes", attributes: { owner: "u2" } }));
+  });
+
+  it("asks each action of equal resources built apart once, and different actions apart", async () => {
+    const { permit, calls } = fakePermit((q) => q.action === "get");
+    const a = authorizer(permit);
+    const built = () => ({ type: "notes", key: "n1", attributes: { owner: "u2" } });
+    expect(await Promise.all([a.can("get", built()), a.can("get", built()), a.can("put", built())])).toEqual([true, true, false]);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.map((q) => q.action)).toEqual(["get", "put"]);
   });
 
   it("counts every decision by resource, action and result, allowed and denied", async () => {

@@ -141,18 +141,17 @@ export interface BulkDecisionDeps {
 export async function decideInBulk(deps: BulkDecisionDeps, checks: readonly BulkCheck[]): Promise<AuthzDecision[]> {
   if (checks.length === 0) return [];
   // The key alone: the policy reads no other user field from the request, and the SDK would
-  // stringify anything more for a log line on every check, even when silenced.
-  const queries = checks.map((c) => ({
-    user: { key: c.user },
-    action: c.action,
-    resource: {
-      type: c.resource.type,
-      // The SDK would fill a missing tenant with its own default; the configured one is sent always.
-      tenant: deps.tenant,
-      ...(c.resource.key === undefined ? {} : { key: c.resource.key }),
-      ...(c.resource.attributes === undefined ? {} : { attributes: c.resource.attributes }),
-    },
-  }));
+  // stringify anything more for a log line on every check, even when silenced. A request's
+  // checks share one user, so they share its object too.
+  let user = { key: checks[0]!.user };
+  const queries = checks.map((c) => {
+    if (c.user !== user.key) user = { key: c.user };
+    // The SDK would fill a missing tenant with its own default; the configured one is sent always.
+    const resource: { type: string; tenant: string; key?: string; attributes?: Record<string, unknown> } = { type: c.resource.type, tenant: deps.tenant };
+    if (c.resource.key !== undefined) resource.key = c.resource.key;
+    if (c.resource.attributes !== undefined) resource.attributes = c.resource.attributes;
+    return { user, action: c.action, resource };
+  });
   let answers: boolean[];
   const started = performance.now();
   try {
@@ -197,16 +196,12 @@ const allowOf = (decision: AuthzDecision): boolean => decision.allow;
 const ignore = (): undefined => undefined;
 
 /**
- * Identity of a check within one request (the user is fixed per Authorizer). Resources are
- * built in one place (resources.ts), always with their attributes in the same order, so plain
- * JSON identifies them; sorting keys on every check cost more than the rest of the key.
+ * Identity of a resource within one request, computed once per resource object (see `Asked`);
+ * a question is this and an action (the user is fixed per Authorizer). Resources are built in
+ * one place (resources.ts), always with their attributes in the same order, so plain JSON
+ * identifies them; sorting keys on every check cost more than the rest of the key.
  */
-export function checkCacheKey(action: string, resource: AuthzResource): string {
-  return `${action}\u0000${resourceIdentity(resource)}`;
-}
-
-/** The resource's part of `checkCacheKey`, computed once per resource object (see `Asked`). */
-function resourceIdentity(resource: AuthzResource): string {
+export function resourceIdentity(resource: AuthzResource): string {
   return `${resource.type}\u0000${resource.key ?? ""}\u0000${resource.key === undefined ? "-" : "+"}${resource.attributes === undefined ? "" : JSON.stringify(resource.attributes)}`;
 }
 
@@ -231,8 +226,8 @@ function newBatch(): Batch {
   return { questions: [], answered, resolve, reject };
 }
 
-/** One question of a request (an action on a resource), shared by equal resources built apart. */
-class Question {
+/** One question of a request (an action on a resource), shared by equal resources built apart; sent as it is. */
+class Question implements BulkCheck {
   /** Its bulk call failed: asked again by the next question, not replayed. */
   failed = false;
   /** The decision, once its bulk call has answered (or at once, for a plan's refusal). */
@@ -240,8 +235,9 @@ class Question {
   private promised?: Promise<AuthzDecision>;
 
   constructor(
-    /** checkCacheKey(action, resource). */
-    readonly key: string,
+    /** resourceIdentity(resource): with the action, where `Authorizer.questions` holds it. */
+    readonly identity: string,
+    readonly user: string,
     readonly action: string,
     readonly resource: AuthzResource,
     private readonly answered: Promise<void>,
@@ -275,8 +271,12 @@ export class Authorizer {
    * never changed after.
    */
   private readonly asked = new WeakMap<AuthzResource, Asked>();
-  /** The same questions by `checkCacheKey`: equal resources built apart meet here. */
-  private readonly questions = new Map<string, Question>();
+  /**
+   * The same questions by resource identity, then action: equal resources built apart meet
+   * here. Two levels, so that a question is found by the identity's string made (and hashed)
+   * once per resource, not by a new string per action.
+   */
+  private readonly questions = new Map<string, Map<string, Question>>();
   /** The bulk calls the current tick is filling, sent when it ends; the last one takes new questions. */
   private tick: Batch[] = [];
 
@@ -322,7 +322,7 @@ export class Authorizer {
     const { byAction } = this.askedOf(resource);
     if (byAction.has(action)) return;
     // Never sent nor shared, so it needs no key.
-    const refused = new Question("", action, resource, Promise.resolve());
+    const refused = new Question("", this.user.userId, action, resource, Promise.resolve());
     refused.settled = new Decision(this.user.userId, action, resource, false, undefined, "plan");
     byAction.set(action, refused);
   }
@@ -341,14 +341,15 @@ export class Authorizer {
     const asked = this.askedOf(resource);
     let question = asked.byAction.get(action);
     if (question === undefined || question.failed) {
-      asked.identity ??= resourceIdentity(resource);
-      const key = `${action}\u0000${asked.identity}`;
-      question = this.questions.get(key);
+      const identity = (asked.identity ??= resourceIdentity(resource));
+      let byAction = this.questions.get(identity);
+      if (byAction === undefined) this.questions.set(identity, (byAction = new Map()));
+      question = byAction.get(action);
       if (question === undefined) {
         const batch = this.batchOfTick();
-        question = new Question(key, action, resource, batch.answered);
+        question = new Question(identity, this.user.userId, action, resource, batch.answered);
         batch.questions.push(question);
-        this.questions.set(key, question);
+        byAction.set(action, question);
       }
       asked.byAction.set(action, question);
     }
@@ -414,16 +415,13 @@ export class Authorizer {
     this.sent += questions.length;
     let decisions: AuthzDecision[];
     try {
-      decisions = await decideInBulk(
-        { permit: this.permit, tenant: this.tenant, logger: this.logger, metrics: this.metrics },
-        questions.map((q) => ({ user: this.user.userId, action: q.action, resource: q.resource })),
-      );
+      decisions = await decideInBulk({ permit: this.permit, tenant: this.tenant, logger: this.logger, metrics: this.metrics }, questions);
     } catch (err) {
       // Every question of the call fails, and is forgotten before anyone sees the failure, so
       // a later one in the same request asks again instead of replaying it.
       for (const q of questions) {
         q.failed = true;
-        this.questions.delete(q.key);
+        this.questions.get(q.identity)?.delete(q.action);
       }
       batch.reject(err);
       return;

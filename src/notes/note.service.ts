@@ -1,6 +1,6 @@
 import type { DataSource } from "typeorm";
 import { badInput, conflict, notFound } from "../common/errors";
-import type { CursorCodec, Position } from "../common/cursor";
+import type { CursorCodec, CursorScope, Position } from "../common/cursor";
 import { recordFacts, type Written } from "../outbox/facts";
 import type { FactDelivery } from "../outbox/delivery";
 import { limitText, NOTE_BODY_MAX, NOTE_TITLE_MAX, requirePageSize, requireTrimmedText } from "../common/validation";
@@ -26,6 +26,19 @@ export interface ListAccess {
   readable: ReadableFilter;
   /** The plans of other actions asked of the page's notes (its `viewerCan`), by action. */
   otherActions?: ReadonlyMap<string, NoteCandidates>;
+}
+
+/** An edge of a page, its cursor sealed only when a client selects it: most pages ask for `pageInfo.endCursor` alone. */
+class NoteEdge {
+  constructor(
+    readonly node: ListedNote,
+    private readonly cursors: CursorCodec,
+    private readonly scope: CursorScope,
+  ) {}
+
+  get cursor(): string {
+    return this.cursors.encode(this.node, this.scope);
+  }
 }
 
 /** The largest batch of candidates examined at once while filling a page. */
@@ -142,14 +155,7 @@ export class NoteService {
         if (allowed[i]) {
           // A readable note beyond a full page: there is a next page, and it starts here.
           if (edges.length === first) return finish(true);
-          const cursors = this.cursors;
-          // Sealed only when a client selects it: most pages ask for `pageInfo.endCursor` alone.
-          edges.push({
-            get cursor() {
-              return cursors.encode(note, scope);
-            },
-            node: note,
-          });
+          edges.push(new NoteEdge(note, this.cursors, scope));
         }
         position = { createdAt: note.createdAt, id: note.id };
       }
