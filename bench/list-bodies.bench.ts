@@ -13,6 +13,7 @@
 import "reflect-metadata";
 import {
   alternateRemote,
+  median,
   ok,
   percentile,
   printGoals,
@@ -41,11 +42,6 @@ const BODIES = `{ notes(first: 50) { edges { node { id title updatedAt body } } 
 
 type Result = Omit<VariantResult, "rounds"> & { rounds: RemoteRoundSample[] };
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const cpuPerPage = (r: Result) => median(r.rounds.map((x) => x.cpuMs / x.n));
 
 async function setUp(stack: FullStack, bodyBytes: number): Promise<string> {
