@@ -285,37 +285,56 @@ export function planSql(plan: Extract<NoteCandidates, { kind: "where" }>, member
  */
 export function planMatcher(plan: Extract<NoteCandidates, { kind: "where" }>, memberships: readonly Membership[]): (note: ListedNote) => boolean {
   const { heldOn, workspaces } = planSubjects(plan, memberships);
-  const column = (note: ListedNote, attribute: string): string | null | undefined =>
-    attribute === "key" ? note.id : attribute === NoteAttribute.owner ? note.ownerId : attribute === NoteAttribute.workspace ? note.workspaceId : undefined;
-  // The ids each condition names, worked out once for all the notes tested.
-  const named = new Map<PlanCondition, Set<string> | undefined>();
-  const idsOf = (c: PlanCondition, compute: () => Iterable<unknown> | undefined): Set<string> | undefined => {
-    if (!named.has(c)) {
-      const values = compute();
-      named.set(c, values === undefined ? undefined : new Set(uuids(values)));
-    }
-    return named.get(c);
-  };
-  const satisfies = (c: PlanCondition, note: ListedNote): boolean => {
+  const always = (): boolean => true;
+  // Compiled once for all the notes tested: each condition becomes a test, the ids it names
+  // worked out here rather than looked up for every note.
+  const compile = (c: PlanCondition): ((note: ListedNote) => boolean) => {
     switch (c.kind) {
       case "attribute": {
-        const value = column(note, c.attribute);
-        return value === undefined || (value !== null && idsOf(c, () => c.values)!.has(value));
+        const column = noteColumn(c.attribute);
+        if (column === undefined) return always;
+        const ids = new Set(uuids(c.values));
+        return (note) => {
+          const value = column(note);
+          return value !== null && ids.has(value);
+        };
       }
-      case "role":
-        return idsOf(c, () => heldOn(Resource.notes, c.roles))!.has(note.id);
+      case "role": {
+        const ids = new Set(uuids(heldOn(Resource.notes, c.roles)));
+        return (note) => ids.has(note.id);
+      }
       case "related": {
-        if (c.relation !== Relation.parent || c.subjectType !== Resource.workspaces) return true;
-        const ids = idsOf(c, () => workspaces(c.subject));
-        return ids === undefined || (note.workspaceId !== null && ids.has(note.workspaceId));
+        if (c.relation !== Relation.parent || c.subjectType !== Resource.workspaces) return always;
+        const named = workspaces(c.subject);
+        if (named === undefined) return always;
+        const ids = new Set(uuids(named));
+        return (note) => note.workspaceId !== null && ids.has(note.workspaceId);
       }
-      case "any":
-        return c.items.some((i) => satisfies(i, note));
-      case "all":
-        return c.items.every((i) => satisfies(i, note));
+      case "any": {
+        const tests = c.items.map(compile);
+        return (note) => {
+          for (const test of tests) if (test(note)) return true;
+          return false;
+        };
+      }
+      case "all": {
+        const tests = c.items.map(compile);
+        return (note) => {
+          for (const test of tests) if (!test(note)) return false;
+          return true;
+        };
+      }
     }
   };
-  return (note) => satisfies(plan.condition, note);
+  return compile(plan.condition);
+}
+
+/** The reader of the column an attribute of a plan names, or undefined for one without a column. */
+function noteColumn(attribute: string): ((note: ListedNote) => string | null) | undefined {
+  if (attribute === "key") return (note) => note.id;
+  if (attribute === NoteAttribute.owner) return (note) => note.ownerId;
+  if (attribute === NoteAttribute.workspace) return (note) => note.workspaceId;
+  return undefined;
 }
 
 /** The values that can equal a uuid column (ids are stored in lower case). */

@@ -13,7 +13,10 @@
 import { AUTOGEN, type Json } from "./model";
 import { compileConditions, type Cond } from "./conditions";
 
-/** The policy as Permit's schema API describes it (only what planning needs). */
+/**
+ * The policy as Permit's schema API describes it (only what planning needs). Read-only once
+ * planned with: its condition sets are compiled once per object (`compiledConditions`).
+ */
 export interface PlanPolicy {
   /** Tenant roles with the permissions (`type:action`) they grant. */
   roles: { key: string; permissions: string[] }[];
@@ -108,14 +111,30 @@ function holdsRole(policy: PlanPolicy, resource: string, roleKey: string, depth:
   return any(options);
 }
 
+/**
+ * Conditions compiled by their raw object (null: not compilable). A caller plans many requests
+ * from one policy it has read and does not change, and compiling its conditions again for
+ * every plan was a visible share of a list page's CPU.
+ */
+const compiledSets = new WeakMap<object, Cond | null>();
+
+function compiledConditions(raw: unknown): Cond | null {
+  const compile = (): Cond | null => {
+    try {
+      return compileConditions(raw);
+    } catch {
+      return null;
+    }
+  };
+  if (typeof raw !== "object" || raw === null) return compile();
+  let cond = compiledSets.get(raw);
+  if (cond === undefined) compiledSets.set(raw, (cond = compile()));
+  return cond;
+}
+
 function resourceSetCondition(raw: unknown, user: PlanUser): Partial {
-  let cond: Cond;
-  try {
-    cond = compileConditions(raw);
-  } catch {
-    return "unknown";
-  }
-  return translate(cond, user);
+  const cond = compiledConditions(raw);
+  return cond === null ? "unknown" : translate(cond, user);
 }
 
 /** A compiled condition over `resource.*` attributes, with `user.key` references resolved. */
