@@ -21,6 +21,7 @@ import {
   decisionCalls,
   graphqlClient,
   LIST_PLAN_TTL_MS,
+  median,
   ok,
   percentile,
   printGoals,
@@ -64,12 +65,6 @@ interface ShapeReport {
   perOperation: [string, PdpCount][];
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const apiCpu = (r: Result) => median(r.rounds.map((x) => x.cpuMs / x.n));
 const pdpCpu = (r: Result) => (r.rounds[0]?.pdpCpuMs === undefined ? undefined : median(r.rounds.map((x) => x.pdpCpuMs! / x.n)));
 
 async function measureShape(shape: string, load: LoadClient, postgres: Awaited<ReturnType<typeof startPostgres>>, env: Record<string, string>, pdpPid?: number): Promise<ShapeReport> {
@@ -154,7 +149,7 @@ function printShape(report: ShapeReport): { list: number; note: number; me: numb
   for (const { label, full, bare } of report.pairs) {
     for (const [which, r] of [["full", full], [label.startsWith("me") ? "__typename" : "bare", bare]] as const) {
       const s = summarize(r);
-      const api = apiCpu(r);
+      const api = s.cpuMsPerReq;
       const pdp = pdpCpu(r);
       console.log(
         `  ${`${label.split(" /")[0]!.slice(0, 36)}, ${which}`.padEnd(46)} ${String(s.requests).padStart(5)} ${s.reqPerSec.toFixed(0).padStart(7)} ${s.p50.toFixed(2).padStart(7)} ${percentile(r.latencies, 0.99).toFixed(2).padStart(7)} ${api.toFixed(3).padStart(15)} ${(pdp === undefined ? "in API" : pdp.toFixed(3)).padStart(15)} ${(1000 / api).toFixed(0).padStart(15)}`,

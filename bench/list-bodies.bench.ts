@@ -13,7 +13,6 @@
 import "reflect-metadata";
 import {
   alternateRemote,
-  median,
   ok,
   percentile,
   printGoals,
@@ -27,8 +26,7 @@ import {
   summarize,
   type FullStack,
   type GoalRow,
-  type RemoteRoundSample,
-  type VariantResult,
+  type Summary,
 } from "./api-support";
 
 const NOTES = 1_000;
@@ -39,10 +37,6 @@ const WARMUP = 300;
 
 const TITLES = `{ notes(first: 50) { edges { node { id title updatedAt } } } }`;
 const BODIES = `{ notes(first: 50) { edges { node { id title updatedAt body } } } }`;
-
-type Result = Omit<VariantResult, "rounds"> & { rounds: RemoteRoundSample[] };
-
-const cpuPerPage = (r: Result) => median(r.rounds.map((x) => x.cpuMs / x.n));
 
 async function setUp(stack: FullStack, bodyBytes: number): Promise<string> {
   const token = await stack.token("caller@bench.local");
@@ -68,40 +62,42 @@ async function main(): Promise<void> {
       variants.push({ name: `notes(first: 50) { id title updatedAt }, ${size}-byte bodies`, url: stack.api.url, token, query: TITLES });
       variants.push({ name: `notes(first: 50) { id title updatedAt body }, ${size}-byte bodies`, url: stack.api.url, token, query: BODIES });
     }
-    const results = (await alternateRemote(load, variants, { rounds: ROUNDS, perRound: PER_ROUND, roundBudgetMs: 5000, warmup: WARMUP, totalBudgetMs: 60_000 })) as Result[];
+    const results = await alternateRemote(load, variants, { rounds: ROUNDS, perRound: PER_ROUND, roundBudgetMs: 5000, warmup: WARMUP, totalBudgetMs: 60_000 });
+    // Medians of the rounds: req/s and API CPU per page.
+    const summaries = results.map(summarize);
 
     console.log(
       `List pages by body length: ${NOTES.toLocaleString("en-US")} notes per database, ${ROUNDS} alternating rounds of ${PER_ROUND} sequential pages over one keep-alive connection from a load client in its own process; ` +
         `API CPU: user + system of this process (the APIs and their in-process PDPs) per page, median of rounds; PostgreSQL excluded.\n`,
     );
     console.log(`  ${"variant".padEnd(58)} ${"n".padStart(5)} ${"req/s".padStart(7)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"API CPU ms/page".padStart(16)}`);
-    for (const r of results) {
-      const s = summarize(r);
+    results.forEach((r, i) => {
+      const s = summaries[i]!;
       console.log(
-        `  ${r.name.padEnd(58)} ${String(s.requests).padStart(5)} ${s.reqPerSec.toFixed(0).padStart(7)} ${s.p50.toFixed(2).padStart(7)} ${percentile(r.latencies, 0.99).toFixed(2).padStart(7)} ${cpuPerPage(r).toFixed(3).padStart(16)}`,
+        `  ${r.name.padEnd(58)} ${String(s.requests).padStart(5)} ${s.reqPerSec.toFixed(0).padStart(7)} ${s.p50.toFixed(2).padStart(7)} ${percentile(r.latencies, 0.99).toFixed(2).padStart(7)} ${s.cpuMsPerReq.toFixed(3).padStart(16)}`,
       );
-    }
-    const [smallTitles, smallBodies, largeTitles, largeBodies] = results as [Result, Result, Result, Result];
-    const cpuRatio = cpuPerPage(largeTitles) / cpuPerPage(smallTitles);
-    const rate = (r: Result) => median(r.rounds.map(reqPerSec));
-    const rateRounds = roundRatios(largeTitles, smallTitles, reqPerSec);
+    });
+    const [smallTitles, smallBodies, largeTitles, largeBodies] = summaries as [Summary, Summary, Summary, Summary];
+    const cpuRatio = largeTitles.cpuMsPerReq / smallTitles.cpuMsPerReq;
+    const rateRatio = largeTitles.reqPerSec / smallTitles.reqPerSec;
+    const rateRounds = roundRatios(results[2]!, results[0]!, reqPerSec);
     const rows: GoalRow[] = [
       { figure: "titles page, API CPU: 4 KB bodies / 20-byte bodies", measured: cpuRatio.toFixed(2), goal: "≤ 1.1", met: cpuRatio <= 1.1 },
       {
         figure: "titles page, req/s: 4 KB bodies / 20-byte bodies",
-        measured: `${(rate(largeTitles) / rate(smallTitles)).toFixed(2)} (rounds ${rateRounds.min.toFixed(2)}–${rateRounds.max.toFixed(2)})`,
+        measured: `${rateRatio.toFixed(2)} (rounds ${rateRounds.min.toFixed(2)}–${rateRounds.max.toFixed(2)})`,
         goal: "≥ 0.9",
-        met: rate(largeTitles) / rate(smallTitles) >= 0.9,
+        met: rateRatio >= 0.9,
       },
       {
         figure: "what selecting the bodies costs (API CPU), 4 KB bodies",
-        measured: `${(cpuPerPage(largeBodies) / cpuPerPage(largeTitles)).toFixed(2)} × the titles page`,
+        measured: `${(largeBodies.cpuMsPerReq / largeTitles.cpuMsPerReq).toFixed(2)} × the titles page`,
         goal: "—",
         met: true,
       },
       {
         figure: "what selecting the bodies costs (API CPU), 20-byte bodies",
-        measured: `${(cpuPerPage(smallBodies) / cpuPerPage(smallTitles)).toFixed(2)} × the titles page`,
+        measured: `${(smallBodies.cpuMsPerReq / smallTitles.cpuMsPerReq).toFixed(2)} × the titles page`,
         goal: "—",
         met: true,
       },

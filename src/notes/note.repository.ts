@@ -186,8 +186,8 @@ function planRestriction(
  * reads up to hundreds of rows, and the hydration's per-column transformation was a visible
  * share of a page's CPU.
  */
-const NOTE_COLUMNS = "n.id, n.title, n.body, n.owner_id, n.workspace_id, n.version, n.created_at, n.updated_at";
 const LISTED_NOTE_COLUMNS = "n.id, n.title, n.owner_id, n.workspace_id, n.version, n.created_at, n.updated_at";
+const NOTE_COLUMNS = `${LISTED_NOTE_COLUMNS}, n.body`;
 
 interface NoteRow {
   id: string;
@@ -210,16 +210,7 @@ const listedNoteOf = (r: Omit<NoteRow, "body">): ListedNote => ({
   updatedAt: r.updated_at,
 });
 
-const noteOf = (r: NoteRow): Note => ({
-  id: r.id,
-  title: r.title,
-  body: r.body,
-  ownerId: r.owner_id,
-  workspaceId: r.workspace_id,
-  version: r.version,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
+const noteOf = (r: NoteRow): Note => ({ ...listedNoteOf(r), body: r.body });
 
 /** The columns a plan's conditions on notes are written against. */
 export interface NoteColumns {

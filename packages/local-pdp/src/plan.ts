@@ -119,17 +119,18 @@ function holdsRole(policy: PlanPolicy, resource: string, roleKey: string, depth:
 const compiledSets = new WeakMap<object, Cond | null>();
 
 function compiledConditions(raw: unknown): Cond | null {
-  const compile = (): Cond | null => {
-    try {
-      return compileConditions(raw);
-    } catch {
-      return null;
-    }
-  };
-  if (typeof raw !== "object" || raw === null) return compile();
+  if (typeof raw !== "object" || raw === null) return compiledOrNull(raw);
   let cond = compiledSets.get(raw);
-  if (cond === undefined) compiledSets.set(raw, (cond = compile()));
+  if (cond === undefined) compiledSets.set(raw, (cond = compiledOrNull(raw)));
   return cond;
+}
+
+function compiledOrNull(raw: unknown): Cond | null {
+  try {
+    return compileConditions(raw);
+  } catch {
+    return null;
+  }
 }
 
 function resourceSetCondition(raw: unknown, user: PlanUser): Partial {
