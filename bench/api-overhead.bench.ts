@@ -48,8 +48,14 @@ const OWN = 50;
 const OTHER_USERS = 9;
 const ROUNDS = 8;
 const TOTAL_BUDGET_MS = 40_000;
-/** Requests per variant before its rounds: enough for V8 to have optimized the request path. */
-const WARMUP = 300;
+/**
+ * Requests per variant before its rounds, so that every process is measured warm. A sidecar PDP
+ * started cold spends 0.8–1.0 ms of CPU per list page over its first 2,000 pages (V8 compiling on
+ * its background threads, and the young objects of an unoptimized path) and 0.45–0.5 ms from
+ * about the 3,000th on, as a long-running sidecar does; the in-process PDP's evaluation, which
+ * only the full stack runs, warms the same way. 300 pages measured the sidecar mostly cold.
+ */
+const WARMUP = { list: 3_000, note: 1_000, me: 1_000 };
 
 const LIST = `{ notes(first: 50) { edges { node { id title owner { id } viewerCan { get put delete } } } } }`;
 const NOTE = `query($id: ID!) { note(id: $id) { id title viewerCan { put delete } } }`;
@@ -110,13 +116,13 @@ async function measureShape(shape: string, load: LoadClient, postgres: Awaited<R
     }
 
     const variant = (name: string, url: string, query: string, variables?: Record<string, unknown>): RemoteVariant => ({ name, url, token: callerToken, query, variables });
-    const compare = async (a: RemoteVariant, b: RemoteVariant, perRound: number, roundBudgetMs: number) => {
-      const [x, y] = await alternateRemote(load, [a, b], { rounds: ROUNDS, perRound, roundBudgetMs, warmup: Math.min(WARMUP, perRound), totalBudgetMs: TOTAL_BUDGET_MS, ...(pdpPid === undefined ? {} : { pdpPid }) });
+    const compare = async (a: RemoteVariant, b: RemoteVariant, perRound: number, roundBudgetMs: number, warmup: number) => {
+      const [x, y] = await alternateRemote(load, [a, b], { rounds: ROUNDS, perRound, roundBudgetMs, warmup, totalBudgetMs: TOTAL_BUDGET_MS, ...(pdpPid === undefined ? {} : { pdpPid }) });
       return { full: x!, bare: y! };
     };
-    const list = await compare(variant("list, full", full.api.url, LIST), variant("list, bare", bare.url, LIST), 300, 3000);
-    const note = await compare(variant("note, full", full.api.url, NOTE, { id: ownNote }), variant("note, bare", bare.url, NOTE, { id: ownNote }), 1500, 2500);
-    const me = await compare(variant("me, full", full.api.url, ME), variant("__typename, full", full.api.url, TYPENAME), 2000, 2500);
+    const list = await compare(variant("list, full", full.api.url, LIST), variant("list, bare", bare.url, LIST), 300, 3000, WARMUP.list);
+    const note = await compare(variant("note, full", full.api.url, NOTE, { id: ownNote }), variant("note, bare", bare.url, NOTE, { id: ownNote }), 1500, 2500, WARMUP.note);
+    const me = await compare(variant("me, full", full.api.url, ME), variant("__typename, full", full.api.url, TYPENAME), 2000, 2500, WARMUP.me);
 
     // PDP calls and checks of one request, per operation (after the warm-up above, so no first-sight sync).
     const operations: [string, typeof caller, string, Record<string, unknown>?][] = [
