@@ -220,6 +220,24 @@ export interface NoteColumns {
 }
 
 /**
+ * The note column an attribute of a plan names, read the same way by `planSql` and `planMatcher`;
+ * undefined for an attribute without a column (own keys only: no prototype member is a column).
+ */
+function columnOf(attribute: string): keyof NoteColumns | undefined {
+  if (attribute === "key") return "id";
+  if (attribute === NoteAttribute.owner) return "owner";
+  if (attribute === NoteAttribute.workspace) return "workspace";
+  return undefined;
+}
+
+/** A listed note's value of each column. */
+const readColumn: Record<keyof NoteColumns, (note: ListedNote) => string | null> = {
+  id: (note) => note.id,
+  owner: (note) => note.ownerId,
+  workspace: (note) => note.workspaceId,
+};
+
+/**
  * A list plan as SQL over note columns, for the notes table or the change log. `where` gives a
  * condition's SQL, `FALSE` when no row can match, or undefined when it has no SQL form here
  * (then any row may match: a caller can only widen the query with it, never narrow it). The
@@ -244,8 +262,8 @@ export function planSql(plan: Extract<NoteCandidates, { kind: "where" }>, member
   const where = (c: PlanCondition, cols: NoteColumns): string | undefined => {
     switch (c.kind) {
       case "attribute": {
-        const column = { key: cols.id, [NoteAttribute.owner]: cols.owner, [NoteAttribute.workspace]: cols.workspace }[c.attribute];
-        return column === undefined ? undefined : uuidIn(column, c.values);
+        const column = columnOf(c.attribute);
+        return column === undefined ? undefined : uuidIn(cols[column], c.values);
       }
       case "role":
         return uuidIn(cols.id, heldOn(Resource.notes, c.roles));
@@ -282,11 +300,12 @@ export function planMatcher(plan: Extract<NoteCandidates, { kind: "where" }>, me
   const compile = (c: PlanCondition): ((note: ListedNote) => boolean) => {
     switch (c.kind) {
       case "attribute": {
-        const column = noteColumn(c.attribute);
+        const column = columnOf(c.attribute);
         if (column === undefined) return always;
+        const read = readColumn[column];
         const ids = new Set(uuids(c.values));
         return (note) => {
-          const value = column(note);
+          const value = read(note);
           return value !== null && ids.has(value);
         };
       }
@@ -318,14 +337,6 @@ export function planMatcher(plan: Extract<NoteCandidates, { kind: "where" }>, me
     }
   };
   return compile(plan.condition);
-}
-
-/** The reader of the column an attribute of a plan names, or undefined for one without a column. */
-function noteColumn(attribute: string): ((note: ListedNote) => string | null) | undefined {
-  if (attribute === "key") return (note) => note.id;
-  if (attribute === NoteAttribute.owner) return (note) => note.ownerId;
-  if (attribute === NoteAttribute.workspace) return (note) => note.workspaceId;
-  return undefined;
 }
 
 /** The values that can equal a uuid column (ids are stored in lower case). */
