@@ -144,15 +144,16 @@ class Device {
         this.notes.delete(change.noteId!);
         return;
       case "WORKSPACE_GRANTED":
+        // Held as returned, whatever the version: a note held already now shows its workspace.
         // Null: the role was taken away again since; its WORKSPACE_REVOKED follows in the feed.
-        for (const [id, note] of (await fetchNotes(this.token, change.workspaceId!)) ?? []) this.keep(id, note);
+        for (const [id, note] of (await fetchNotes(this.token, change.workspaceId!)) ?? []) this.notes.set(id, note);
         return;
       case "WORKSPACE_REVOKED":
         // Some of the workspace's notes may still be readable (own notes, a tenant role): ask for each.
         for (const [id, held] of [...this.notes]) {
           if (held.workspaceId !== change.workspaceId) continue;
           const now = (await call(NOTE, { id }, this.token))?.note ?? null;
-          if (now) this.keep(id, { version: now.version, workspaceId: now.workspace?.id ?? null });
+          if (now) this.notes.set(id, { version: now.version, workspaceId: now.workspace?.id ?? null });
           else this.notes.delete(id);
         }
     }
@@ -287,6 +288,21 @@ describe("a device that syncs at random moments holds exactly what `notes` retur
     const before = run;
     await fc.assert(fc.asyncProperty(historyArb, (h) => checkHistory(h)), { numRuns: 25 });
     expect(run - before).toBe(25);
+  });
+
+  it("shows the workspace of a note held before the grant once WORKSPACE_GRANTED is applied (same version), under the default policy", async () => {
+    // Every user reads every note here, but a note's `workspace` only once its workspace is shared with them.
+    const history = {
+      admin: null,
+      ops: [
+        { op: "createWorkspace", by: 1 },
+        { op: "createNote", by: 1, workspace: 0 },
+        { op: "sync", device: 0, first: 1 },
+        { op: "share", by: "creator", workspace: 0, to: 0, role: "OWNER" },
+        { op: "sync", device: 0, first: 1 },
+      ] as Op[],
+    };
+    await expect(checkHistory(history)).resolves.toBeUndefined();
   });
 
   it("under a policy where `user` reads only its own notes (workspace notes through roles, all through admin)", async () => {
