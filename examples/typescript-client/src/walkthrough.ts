@@ -30,13 +30,22 @@ export async function walkthrough({ url, email, send }: WalkthroughOptions) {
   const live = createLiveClient({ url, token, send });
   const events: { kind: string; noteId: string; version: number }[] = [];
   const liveErrors: string[] = [];
-  let sawDeletion: (() => void) | undefined;
+  // Who waits for which event ("UPDATED <id>"), and at most how long.
+  const waiting = new Map<string, () => void>();
+  const arrival = (kind: string, noteId: string) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 5000);
+      waiting.set(`${kind} ${noteId}`, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   const stopWatching = live.subscribe(
     NoteEventsSubscription,
     {},
     ({ noteEvents }) => {
       events.push({ kind: noteEvents.kind, noteId: noteEvents.noteId, version: noteEvents.version });
-      if (noteEvents.kind === "DELETED") sawDeletion?.();
+      waiting.get(`${noteEvents.kind} ${noteEvents.noteId}`)?.();
     },
     (error) => liveErrors.push(error.code),
   );
@@ -46,19 +55,23 @@ export async function walkthrough({ url, email, send }: WalkthroughOptions) {
   const { notes } = await run(NotesQuery, { first: 10 });
   const listed = notes.edges.map((edge) => edge.node);
 
+  const edited = arrival("UPDATED", created.id);
   const { updateNote: updated } = await run(UpdateNoteMutation, {
     id: created.id,
     input: { body: "edited", expectedVersion: created.version },
   });
+  // The edit arrives live. Waited for before the deletion: an update whose note is already gone
+  // when the server reads it is not sent (the note is not readable), only its DELETED is.
+  await edited;
   // Sending the version read before the update again: someone else's write would look the same.
   const staleUpdate = await errorCode(run(UpdateNoteMutation, { id: created.id, input: { body: "lost", expectedVersion: created.version } }));
 
-  const deletion = new Promise<void>((resolve) => (sawDeletion = resolve));
+  const deletion = arrival("DELETED", created.id);
   const { deleteNote: deletedId } = await run(DeleteNoteMutation, { id: created.id });
   const anonymous = await errorCode(createClient({ url, send })(MeQuery, {}));
 
   // The deletion's event, then the socket is closed.
-  await Promise.race([deletion, new Promise((resolve) => setTimeout(resolve, 5000))]);
+  await deletion;
   stopWatching();
   await live.close();
   const liveEvents = events.filter((event) => event.noteId === created.id);
